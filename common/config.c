@@ -151,6 +151,7 @@ static void s_describe_bad(const aw_cfg_key *k, const char *text, int rv, char *
         [AW_CFG_DURATION] = "a duration (e.g. 500ms, 30s, 5m, 2h, 30d)",
         [AW_CFG_BOOL] = "yes or no",
         [AW_CFG_ENUM] = "one of the listed choices",
+        [AW_CFG_CUSTOM] = "valid",
     };
     if ((rv == AW_ERANGE || rv == AW_OK) && k->max) {
         snprintf(msg, len, "\"%s\" is out of range (%" PRId64 "..%" PRId64 ")", text, k->min,
@@ -205,6 +206,8 @@ static int s_set(const aw_cfg_key *k, void *cfg, const char *text, char *msg, si
     case AW_CFG_ENUM:
         rv = s_parse_enum(k, text, (int *)field);
         break;
+    case AW_CFG_CUSTOM:
+        return k->parse(text, field, msg, len) == AW_OK ? AW_OK : AW_ECONFIG;
     }
     if (rv == AW_OK && (k->type == AW_CFG_BOOL || k->type == AW_CFG_ENUM))
         return AW_OK;

@@ -27,7 +27,15 @@ typedef enum aw_cfg_type {
     AW_CFG_DURATION, /**< int64_t milliseconds; accepts ms, s, m, h, d (bare = seconds) */
     AW_CFG_BOOL,     /**< int: yes/no, true/false, on/off, 1/0 */
     AW_CFG_ENUM,     /**< int: index into choices */
+    AW_CFG_CUSTOM,   /**< parsed by the key's parse function into its field */
 } aw_cfg_type;
+
+/**
+ * Parses @p text into @p field for an AW_CFG_CUSTOM key. Returns AW_OK, or
+ * an error with a reason in @p msg (e.g. "\"interval:x\" is not fsync or
+ * interval:MS").
+ */
+typedef int (*aw_cfg_parse_fn)(const char *text, void *field, char *msg, size_t len);
 
 /** One setting. */
 typedef struct aw_cfg_key {
@@ -39,6 +47,7 @@ typedef struct aw_cfg_key {
     int64_t min, max;           /**< limits for INT, SIZE, DURATION (max 0 = none) */
     const char *const *choices; /**< NULL-terminated names for ENUM */
     const char *help;           /**< one line for --help and error messages */
+    aw_cfg_parse_fn parse;      /**< for AW_CFG_CUSTOM */
 } aw_cfg_key;
 
 /**
