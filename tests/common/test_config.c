@@ -15,7 +15,20 @@ typedef struct demo_cfg {
     int64_t port;
     int plain_coap;
     int durability;
+    int64_t sync_interval_ms; /* custom: "fsync" = 0, "interval:MS" = MS */
 } demo_cfg;
+
+static int s_parse_durability(const char *text, void *field, char *msg, size_t len)
+{
+    int64_t ms = 0;
+    if (strcmp(text, "fsync") == 0 ||
+        (strncmp(text, "interval:", 9) == 0 && aw_parse_int(text + 9, &ms) == AW_OK && ms > 0)) {
+        *(int64_t *)field = ms;
+        return AW_OK;
+    }
+    snprintf(msg, len, "\"%s\" is not fsync or interval:MS", text);
+    return AW_EINVAL;
+}
 
 static const char *const s_durability[] = {"fsync", "interval", NULL};
 
@@ -29,6 +42,8 @@ static const aw_cfg_key s_keys[] = {
     {"coap", "plain", AW_CFG_BOOL, offsetof(demo_cfg, plain_coap), "yes", 0, 0, NULL, "5683 on"},
     {"store", "durability", AW_CFG_ENUM, offsetof(demo_cfg, durability), "fsync", 0, 0,
      s_durability, "commit mode"},
+    {"store", "sync", AW_CFG_CUSTOM, offsetof(demo_cfg, sync_interval_ms), "fsync", 0, 0, NULL,
+     "fsync or interval:MS", s_parse_durability},
 };
 #define NKEYS (sizeof s_keys / sizeof s_keys[0])
 
@@ -47,7 +62,7 @@ static const char *s_write(const char *text)
 Test(config, usage_example)
 {
     const char *path = s_write("[edge]\nid = rongjiawan\n\n[store]\nmax_bytes = 2G\n"
-                               "retention = 7d\ndurability = interval\n");
+                               "retention = 7d\ndurability = interval\nsync = interval:10\n");
     demo_cfg cfg = {0};
     char why[256];
     int rv = aw_config_load(path, s_keys, NKEYS, &cfg, why, sizeof why);
@@ -58,6 +73,7 @@ Test(config, usage_example)
     cr_expect_eq(cfg.port, 5683); /* default */
     cr_expect_eq(cfg.plain_coap, 1);
     cr_expect_eq(cfg.durability, 1);
+    cr_expect_eq(cfg.sync_interval_ms, 10);
     aw_config_free(s_keys, NKEYS, &cfg);
     aw_config_free(s_keys, NKEYS, &cfg); /* safe twice */
     cr_expect_null(cfg.edge_id);
@@ -94,6 +110,8 @@ Test(config, errors_name_file_line_and_key)
     s_expect_error("[edge]\nid = a\nthis line has no equals sign\n", AW_ECONFIG, ":3:");
     s_expect_error("[edge]\nid = a\n[store]\nretention = 5 weeks\n", AW_ECONFIG,
                    "is not a duration");
+    s_expect_error("[edge]\nid = a\n[store]\nsync = interval:x\n", AW_ECONFIG,
+                   ":4: [store] sync: \"interval:x\" is not fsync or interval:MS");
 }
 
 Test(config, missing_file)
