@@ -733,7 +733,7 @@ static int s_encode(const ProtobufCMessageDescriptor *d, const char *root, s_che
 {
     s_ctx c = s_ctx_make(NULL, 0, why, why_len);
     s_path p = {NULL, root, -1};
-    size_t n;
+    size_t n = 0;
     if (buf == NULL || len == NULL)
         return s_fail(&c, &p, NULL, AW_EINVAL, "no output");
     *buf = NULL;
