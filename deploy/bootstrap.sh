@@ -43,6 +43,12 @@ fi
 
 echo "bootstrap: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
-apt-get update -qq
-apt-get install -y -qq --no-install-recommends "${missing[@]}" </dev/null
+log=$(mktemp /tmp/anwang-bootstrap.XXXXXX.log)
+if ! { apt-get update -qq && apt-get install -y -qq --no-install-recommends "${missing[@]}"; } \
+     </dev/null >"$log" 2>&1; then
+  tail -n 40 "$log" >&2
+  echo "bootstrap: apt-get failed; full log in $log" >&2
+  exit 1
+fi
+rm -f "$log"
 echo "bootstrap: done"
