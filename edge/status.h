@@ -1,0 +1,73 @@
+/**
+ * @file status.h
+ * @brief The body of the edge's GET /status (SPEC §3): health at a glance
+ * for an operator, a script or a field technician's phone.
+ *
+ *     {"edge": "rongjiawan-1", "zone": "yueyang/rongjiawan", "version": "0.1.0",
+ *      "epoch": "5f2a9c01e4b7d3a8", "uptime_s": 3600,
+ *      "uplink": {"state": "disabled", "center": null, "last_ack": null},
+ *      "backlog": {"urgent": 0, "bulk": 1234},
+ *      "lanes": {"urgent": {"head", "acked", "first", "count", "bytes"}, "bulk": {...}},
+ *      "storage": {"used_bytes", "map_bytes", "log_bytes", "max_bytes", "durability"},
+ *      "registry": {"loaded": true, "version": 7, "source": "store", "note": null},
+ *      "devices": {"registered", "tracked", "online", "stale"},
+ *      "alarms": {"active", "blue", "yellow", "orange", "red"},
+ *      "ingest": {"packs", "readings", "rejected", "failed", "commits", "last_reading"},
+ *      "coap": {"requests", "deferred", "sessions"},
+ *      "clock": {"now", "build_date", "before_build_date": false, "skew_ms": null,
+ *                "skew_flag": false}}
+ *
+ * backlog = head - acked per lane. Times are RFC 3339 UTC. `skew_ms` is null
+ * until the uplink has exchanged clocks with the center; `skew_flag` is true
+ * when the clock reads before the build date or is more than 5 min off the
+ * center (SPEC §5).
+ */
+#ifndef AW_STATUS_H
+#define AW_STATUS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "aw_err.h"
+#include "coap_server.h"
+#include "ingest.h"
+#include "store.h"
+
+/** Largest clock offset from the center that is not flagged (SPEC §5). */
+#define AW_STATUS_MAX_SKEW_MS (5 * 60 * 1000)
+
+/** A snapshot of what /status shows. Strings are borrowed for the call. */
+typedef struct aw_status_info {
+    const char *edge_id;
+    const char *zone;
+    uint64_t epoch;
+    int64_t now_ms;
+    int64_t started_ms;
+    int64_t build_epoch_s;
+    const char *uplink_state; /**< "disabled", "down", "up" */
+    const char *center;       /**< NULL when none */
+    int64_t last_ack_ms;      /**< 0 = never */
+    bool skew_known;
+    int64_t skew_ms; /**< edge - center */
+    aw_lane_info lanes[AW_LANE_COUNT];
+    uint64_t used_bytes, map_bytes, max_bytes;
+    const char *durability; /**< "fsync" or "interval:MS" */
+    bool registry_loaded;
+    uint64_t registry_version;
+    const char *registry_source; /**< "store", "file" or NULL */
+    const char *registry_note;   /**< why there is none, or NULL */
+    uint64_t devices_registered;
+    aw_ingest_stats ingest;
+    aw_coap_stats coap;
+} aw_status_info;
+
+/**
+ * Writes @p info as the /status JSON into *json (the caller frees).
+ * Returns AW_OK or AW_ENOMEM.
+ */
+int aw_status_json(const aw_status_info *info, char **json);
+
+/** True when the clock must be flagged: before the build date, or skewed > 5 min. */
+bool aw_status_clock_flag(const aw_status_info *info);
+
+#endif
