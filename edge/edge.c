@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "coap_server.h"
+#include "edge_uplink.h"
 #include "hazards.h"
 #include "ingest.h"
 #include "log.h"
@@ -33,7 +34,7 @@ struct aw_edge {
     aw_edge_config *cfg;
     char *config_path, *registry_path;
     aw_store_t *store;
-    aw_table_t t_registry, t_alarms, t_hazards;
+    aw_table_t t_registry, t_alarms, t_hazards, t_alerts;
     aw_hlc hlc;
     char epoch_hex[17];
     char durability[32];
@@ -44,6 +45,7 @@ struct aw_edge {
     aw_ingest_t *ingest;
     aw_hazards_t *hazards;
     aw_coap_server_t *coap;
+    aw_edge_uplink_t *uplink; /* NULL without [uplink] center */
     aw_loop_t *loop;
     int sfd;
     uint64_t synced_mark; /* interval mode: what the last flush covered */
@@ -74,6 +76,8 @@ static int s_open_tables(aw_edge_t *self)
         rv = aw_store_table(self->store, "alarms", &self->t_alarms);
     if (rv == AW_OK)
         rv = aw_store_table(self->store, "hazards", &self->t_hazards);
+    if (rv == AW_OK)
+        rv = aw_store_table(self->store, "alerts", &self->t_alerts);
     return rv;
 }
 
@@ -217,6 +221,7 @@ static void s_registry_apply(aw_edge_t *self, aw_registry_t *reg, const char *so
     if (rv != AW_OK)
         aw_error("registry: alarm events of the switch not stored: %s", aw_strerror(rv));
     aw_hazards_set_registry(self->hazards, reg);
+    aw_edge_uplink_set_registry_version(self->uplink, aw_registry_version(reg));
     aw_registry_destroy(&self->reg);
     self->reg = reg;
     self->reg_source = source;
@@ -255,10 +260,30 @@ static int s_load_registry(aw_edge_t *self)
 
 static int s_h_alerts(void *arg, char **json)
 {
-    (void)arg;
-    /* Active alerts arrive with the linkage channel; none yet. */
-    *json = strdup("[]");
-    return *json ? AW_OK : AW_ENOMEM;
+    aw_edge_t *self = arg;
+    return aw_edge_alerts_json(self->store, self->t_alerts, s_wall_ms(), json);
+}
+
+/* The uplink's part of /status. */
+static void s_status_uplink(aw_edge_t *self, aw_status_info *i)
+{
+    aw_uplink_status us;
+    uint64_t rejected = 0;
+    if (!self->uplink || aw_edge_uplink_status(self->uplink, &us, &rejected) != AW_OK)
+        return;
+    i->uplink_on = true;
+    i->uplink_state = aw_uplink_state_name(us.state);
+    i->last_ack_ms = us.last_ack_wall_ms;
+    i->skew_known = us.skew_known;
+    i->skew_ms = -us.skew_ms; /* the uplink's is center - edge */
+    for (int l = 0; l < AW_LANE_COUNT; l++)
+        i->uplink_backlog[l] = us.backlog[l];
+    i->uplink_bytes_per_s = us.bytes_per_s;
+    i->uplink_in_flight = us.in_flight;
+    i->uplink_resends = us.resends;
+    i->uplink_diverged = us.diverged;
+    i->down_applied = us.down_applied;
+    i->down_rejected = rejected;
 }
 
 static void s_status_info(aw_edge_t *self, aw_status_info *i)
@@ -287,6 +312,7 @@ static void s_status_info(aw_edge_t *self, aw_status_info *i)
     i->devices_registered = n;
     aw_ingest_get_stats(self->ingest, &i->ingest);
     aw_coap_server_get_stats(self->coap, &i->coap);
+    s_status_uplink(self, i);
 }
 
 static int s_h_status(void *arg, char **json)
@@ -419,6 +445,8 @@ static void s_on_prune(void *arg)
                 " gaps, %" PRIu64 " bytes)",
                 rep.acked_removed[0] + rep.acked_removed[1], rep.unacked_removed, rep.gaps,
                 rep.bytes_freed);
+    if (rep.gaps)
+        aw_edge_uplink_notify(self->uplink);
     if (aw_store_check_readers(self->store, &cleared) == AW_OK && cleared)
         aw_warn("store: cleared %d stale reader slots", cleared);
 }
@@ -487,6 +515,49 @@ static int s_coap(aw_edge_t *self)
     return aw_loop_add(self->loop, aw_coap_server_fd(self->coap), s_on_coap, self);
 }
 
+/* A commit appended records to the log: the uplink sends them. */
+static void s_committed(void *arg)
+{
+    aw_edge_t *self = arg;
+    aw_edge_uplink_notify(self->uplink);
+}
+
+static void s_uplink_registry(void *arg, aw_registry_t *reg)
+{
+    s_registry_apply(arg, reg, "center");
+}
+
+static void s_uplink_alerts(void *arg)
+{
+    aw_edge_t *self = arg;
+    aw_coap_server_alerts_changed(self->coap);
+}
+
+/* The uplink, when [uplink] center is set; standalone otherwise. */
+static int s_uplink(aw_edge_t *self)
+{
+    if (!*self->cfg->center) {
+        aw_info("uplink: disabled (no [uplink] center): running standalone");
+        return AW_OK;
+    }
+    aw_edge_uplink_opts o = {
+        .cfg = self->cfg,
+        .store = self->store,
+        .hlc = &self->hlc,
+        .ingest = self->ingest,
+        .hazards = self->hazards,
+        .t_registry = self->t_registry,
+        .registry_key = S_REGISTRY_KEY,
+        .t_alerts = self->t_alerts,
+        .registry_version = self->reg ? aw_registry_version(self->reg) : 0,
+        .h = {.arg = self, .registry = s_uplink_registry, .alerts_changed = s_uplink_alerts},
+    };
+    int rv = aw_edge_uplink_new(&o, &self->uplink);
+    if (rv == AW_OK)
+        rv = aw_edge_uplink_start(self->uplink, self);
+    return rv;
+}
+
 static int s_parts(aw_edge_t *self)
 {
     aw_ingest_opts io = {
@@ -496,9 +567,15 @@ static int s_parts(aw_edge_t *self)
         .id_prefix = self->epoch_hex,
         .auto_register = self->cfg->auto_register,
         .max_future_ms = self->cfg->max_future_ms,
+        .committed = s_committed,
+        .committed_arg = self,
     };
-    aw_hazards_opts ho = {
-        .store = self->store, .table = self->t_hazards, .hlc = &self->hlc, .origin = self->cfg->id};
+    aw_hazards_opts ho = {.store = self->store,
+                          .table = self->t_hazards,
+                          .hlc = &self->hlc,
+                          .origin = self->cfg->id,
+                          .committed = s_committed,
+                          .committed_arg = self};
     int rv = aw_ingest_new(&io, &self->ingest);
     if (rv == AW_OK)
         rv = aw_hazards_new(&ho, &self->hazards);
@@ -522,6 +599,8 @@ static int s_setup(aw_edge_t *self)
         rv = s_timers(self);
     if (rv == AW_OK)
         rv = s_coap(self);
+    if (rv == AW_OK)
+        rv = s_uplink(self);
     return rv;
 }
 
@@ -569,6 +648,7 @@ void aw_edge_destroy(aw_edge_t **self_p)
         return;
     aw_edge_t *self = *self_p;
     aw_coap_server_destroy(&self->coap);
+    aw_edge_uplink_destroy(&self->uplink);
     aw_ingest_destroy(&self->ingest);
     aw_hazards_destroy(&self->hazards);
     if (self->store && self->cfg && self->cfg->durability.interval)

@@ -148,11 +148,19 @@ static const aw_cfg_key s_keys[] = {
     {"uplink", "center", AW_CFG_STRING, F(center), "", 0, 0, NULL,
      "center endpoint, e.g. tcp://center:7700 (empty: no uplink)"},
     {"uplink", "center_key", AW_CFG_STRING, F(center_key), "", 0, 0, NULL,
-     "the center's CURVE public key (Z85, 40 characters)"},
+     "the center's CURVE public key: Z85 (40 characters), or the path of its .cert file"},
     {"uplink", "cert", AW_CFG_STRING, F(cert), "", 0, 0, NULL,
-     "this edge's CURVE certificate file (secret)"},
+     "this edge's CURVE certificate: NAME.cert_secret (NAME.cert beside it) from anwang keygen"},
     {"uplink", "rate_limit", AW_CFG_SIZE, F(rate_limit), "256K", 1024, 0, NULL,
      "catch-up budget in bytes per second (urgent lane exempt)"},
+    {"uplink", "heartbeat", AW_CFG_DURATION, F(heartbeat_ms), "5s", 100, 600000, NULL,
+     "send a heartbeat after this long without sending"},
+    {"uplink", "dead_after", AW_CFG_DURATION, F(dead_after_ms), "15s", 300, 3600000, NULL,
+     "declare the link down after this long without a message from the center"},
+    {"uplink", "window", AW_CFG_INT, F(window), "4", 2, 64, NULL,
+     "batches in flight, both lanes (one slot is kept for urgent batches)"},
+    {"uplink", "batch_records", AW_CFG_INT, F(batch_records), "5000", 1, 10000, NULL,
+     "records per batch"},
     {"log", "level", AW_CFG_ENUM, F(log_level), "info", 0, 0, aw_log_level_names,
      "error, warn, info or debug (SIGHUP reloads it)"},
 };
@@ -184,6 +192,38 @@ static bool s_endpoint_valid(const char *s)
            port <= 65535;
 }
 
+/* Reads `public-key = "..."` from a CZMQ certificate file. */
+static int s_key_from_cert(const char *path, char out[AW_EDGE_Z85_LEN + 1])
+{
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return AW_ENOTFOUND;
+    char line[512];
+    int rv = AW_EINVAL;
+    while (rv != AW_OK && fgets(line, sizeof line, f)) {
+        const char *p = strstr(line, "public-key");
+        const char *q = p ? strchr(p, '"') : NULL;
+        if (!q || strlen(q + 1) < AW_EDGE_Z85_LEN + 1 || q[1 + AW_EDGE_Z85_LEN] != '"')
+            continue;
+        memcpy(out, q + 1, AW_EDGE_Z85_LEN);
+        out[AW_EDGE_Z85_LEN] = '\0';
+        rv = s_z85_valid(out) ? AW_OK : AW_EINVAL;
+    }
+    if (ferror(f))
+        rv = AW_EIO;
+    fclose(f);
+    return rv;
+}
+
+int aw_edge_center_key(const char *value, char out[AW_EDGE_Z85_LEN + 1])
+{
+    if (s_z85_valid(value)) {
+        snprintf(out, AW_EDGE_Z85_LEN + 1, "%s", value);
+        return AW_OK;
+    }
+    return s_key_from_cert(value, out);
+}
+
 static int s_fail(char *why, size_t len, const char *path, const char *what)
 {
     snprintf(why, len, "%s: %s", path ? path : "(defaults)", what);
@@ -205,10 +245,15 @@ static int s_check_uplink(const aw_edge_config *c, const char *path, char *why, 
 {
     if (*c->center && !s_endpoint_valid(c->center))
         return s_fail(why, len, path, "[uplink] center: not tcp://host:port");
-    if (*c->center_key && !s_z85_valid(c->center_key))
-        return s_fail(why, len, path, "[uplink] center_key: not a Z85 key of 40 characters");
+    char key[AW_EDGE_Z85_LEN + 1];
+    if (*c->center_key && aw_edge_center_key(c->center_key, key) != AW_OK)
+        return s_fail(why, len, path,
+                      "[uplink] center_key: not a Z85 key of 40 characters nor a readable "
+                      "certificate with a public-key");
     if (*c->center && (!*c->center_key || !*c->cert))
         return s_fail(why, len, path, "[uplink] center_key and cert: required with a center");
+    if (c->dead_after_ms <= c->heartbeat_ms)
+        return s_fail(why, len, path, "[uplink] dead_after: must be longer than heartbeat");
     return AW_OK;
 }
 

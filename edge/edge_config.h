@@ -72,11 +72,15 @@ typedef struct aw_edge_config {
     char *psk_file;        /**< key file ("" = none) */
     uint64_t max_payload;  /**< largest request body (4.13 beyond) */
     int64_t max_future_ms; /**< refuse reading times further ahead */
-    /* [uplink] (used from the uplink issue on; validated now) */
-    char *center;        /**< "tcp://host:port", "" = no uplink */
-    char *center_key;    /**< center's CURVE public key, Z85 (40 chars) */
-    char *cert;          /**< this edge's CURVE certificate file */
-    uint64_t rate_limit; /**< catch-up budget, bytes/s (urgent lane exempt) */
+    /* [uplink] (edge_uplink.h) */
+    char *center;          /**< "tcp://host:port", "" = no uplink */
+    char *center_key;      /**< center's CURVE public key: Z85 (40 chars) or its .cert file */
+    char *cert;            /**< this edge's CURVE certificate (NAME.cert_secret or NAME.cert) */
+    uint64_t rate_limit;   /**< catch-up budget, bytes/s (urgent lane exempt) */
+    int64_t heartbeat_ms;  /**< heartbeat after this long without sending */
+    int64_t dead_after_ms; /**< link down after this long without receiving */
+    int64_t window;        /**< batches in flight, both lanes */
+    int64_t batch_records; /**< records per batch */
     /* [log] */
     int log_level; /**< aw_log_level */
 } aw_edge_config;
@@ -94,6 +98,17 @@ void aw_edge_config_free(aw_edge_config *cfg);
 
 /** Writes an example config with every key, its default and its meaning. */
 void aw_edge_config_help(FILE *out);
+
+/** Length of a Z85 CURVE key. */
+#define AW_EDGE_Z85_LEN 40
+
+/**
+ * Resolves `[uplink] center_key`: @p value is either the key itself (Z85,
+ * 40 characters) or the path of the center's public certificate (CZMQ's
+ * layout, `public-key = "..."`). Writes the Z85 key to @p out. Returns
+ * AW_OK, AW_EINVAL (neither), AW_ENOTFOUND (no such file) or AW_EIO.
+ */
+int aw_edge_center_key(const char *value, char out[AW_EDGE_Z85_LEN + 1]);
 
 /** Returns true when @p id is a valid edge id ([a-z0-9._-]{1,64}). */
 int aw_edge_id_valid(const char *id);

@@ -113,7 +113,30 @@ static int s_store(aw_hazards_t *self, Anwang__HazardEvent *ev, int64_t now_ms)
         aw_txn_abort(&txn);
         return rv;
     }
-    return aw_txn_commit(&txn);
+    rv = aw_txn_commit(&txn);
+    if (rv == AW_OK && self->o.committed)
+        self->o.committed(self->o.committed_arg);
+    return rv;
+}
+
+int aw_hazards_merge(aw_hazards_t *self, aw_txn_t *txn, const Anwang__HazardEvent *ev)
+{
+    if (!ev->hazard_id || !*ev->hazard_id || !ev->origin || !*ev->origin)
+        return AW_EINVAL;
+    uint8_t key[511], *buf = NULL;
+    size_t klen = s_key(ev, key, sizeof key), len = 0;
+    if (klen == 0)
+        return AW_EINVAL;
+    Anwang__Record rec = ANWANG__RECORD__INIT;
+    rec.hlc = ev->hlc;
+    rec.body_case = ANWANG__RECORD__BODY_HAZARD;
+    rec.hazard = (Anwang__HazardEvent *)ev;
+    char why[160];
+    int rv = aw_codec_record_encode(&rec, &buf, &len, why, sizeof why);
+    if (rv == AW_OK)
+        rv = aw_txn_put(txn, self->o.table, key, klen, buf, len);
+    free(buf);
+    return rv;
 }
 
 /* A context for hazard_json: this edge, a fresh stamp, the sender. */

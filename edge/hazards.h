@@ -36,6 +36,9 @@ typedef struct aw_hazards_opts {
     aw_table_t table;   /**< the `hazards` table */
     aw_hlc *hlc;        /**< the edge's clock */
     const char *origin; /**< this edge's id */
+    /** Called after every successful commit (may be NULL); must not call the hazards. */
+    void (*committed)(void *arg);
+    void *committed_arg; /**< borrowed; passed to committed */
 } aw_hazards_opts;
 
 /** Creates the object; *out is the caller's (aw_hazards_destroy()). AW_OK or AW_ENOMEM. */
@@ -66,6 +69,16 @@ int aw_hazards_report(aw_hazards_t *self, const uint8_t *body, size_t len, const
  */
 int aw_hazards_event(aw_hazards_t *self, const char *id, const uint8_t *body, size_t len,
                      const char *who, int64_t now_ms, char **result, char *why, size_t why_len);
+
+/**
+ * Adds @p ev (borrowed; an event made elsewhere and received from the
+ * center) to the `hazards` table inside @p txn, under the key of its
+ * (hazard id, HLC, origin): a set union, so adding it again changes
+ * nothing. It is not appended to the urgent lane (the center has it).
+ * Returns AW_OK, AW_EINVAL (no hazard id or origin, key too long), a codec
+ * or store error.
+ */
+int aw_hazards_merge(aw_hazards_t *self, aw_txn_t *txn, const Anwang__HazardEvent *ev);
 
 /**
  * Writes the state and ledger of hazard @p id as JSON (hazard_json.h) into

@@ -192,6 +192,8 @@ static int s_txn_close(aw_ingest_t *self, int rv)
             aw_info("%s", self->log[i]);
         if (self->log_dropped)
             aw_info("... and %zu more alarm events", self->log_dropped);
+        if (self->o.committed)
+            self->o.committed(self->o.committed_arg);
     }
     return rv;
 }
@@ -526,6 +528,30 @@ int aw_ingest_tick(aw_ingest_t *self, int64_t now_ms)
     }
     rv = s_txn_close(self, AW_OK);
     rv == AW_OK ? aw_alarm_commit(self->alarm) : aw_alarm_rollback(self->alarm);
+    return rv;
+}
+
+int aw_ingest_ack(aw_ingest_t *self, const char *alarm_id, const char *by, int64_t time_ms,
+                  int64_t now_ms, aw_ingest_txn_fn also, void *also_arg, bool *found)
+{
+    if (found)
+        *found = false;
+    if (self->n)
+        return AW_ESTATE;
+    int rv = s_txn_open(self, now_ms);
+    if (rv != AW_OK)
+        return rv;
+    if (self->alarm)
+        aw_alarm_begin(self->alarm);
+    int acked = self->alarm ? aw_alarm_ack(self->alarm, alarm_id, by, time_ms) : AW_ENOTFOUND;
+    rv = acked == AW_ENOTFOUND ? AW_OK : acked;
+    if (rv == AW_OK && also)
+        rv = also(also_arg, self->txn);
+    rv = s_txn_close(self, rv);
+    if (self->alarm)
+        rv == AW_OK ? aw_alarm_commit(self->alarm) : aw_alarm_rollback(self->alarm);
+    if (found)
+        *found = rv == AW_OK && acked == AW_OK;
     return rv;
 }
 

@@ -53,7 +53,18 @@ typedef struct aw_ingest_opts {
     const char *id_prefix;  /**< alarm id prefix: the store epoch in hex */
     int auto_register;      /**< accept unknown devices (stored, no alarms) */
     int64_t max_future_ms;  /**< refuse reading times further ahead */
+    /**
+     * Called after every successful commit of the ingest (readings, alarm
+     * and device events), outside any transaction (may be NULL). The uplink
+     * uses it to learn that records were appended; it must not call the
+     * ingest.
+     */
+    void (*committed)(void *arg);
+    void *committed_arg; /**< borrowed; passed to committed */
 } aw_ingest_opts;
+
+/** Writes more into the ingest's open transaction (aw_ingest_ack()). */
+typedef int (*aw_ingest_txn_fn)(void *arg, aw_txn_t *txn);
 
 /** Decides whether the sender may speak for @p device (DTLS identities). */
 typedef bool (*aw_ingest_owner_fn)(void *arg, const char *device);
@@ -138,6 +149,20 @@ size_t aw_ingest_flush(aw_ingest_t *self, int64_t now_ms, aw_ingest_done_fn done
  * registry) or the store's error.
  */
 int aw_ingest_tick(aw_ingest_t *self, int64_t now_ms);
+
+/**
+ * Applies an operator's acknowledgement of alarm @p alarm_id by @p by at
+ * @p time_ms (from the center) in one transaction: the engine records it,
+ * its ACKNOWLEDGED event goes to the urgent lane with the engine's state,
+ * and @p also (may be NULL) writes what the caller must commit with it
+ * (the down channel's applied seq). *found (may be NULL) says whether an
+ * active alarm was acknowledged: a cleared or unknown alarm changes
+ * nothing but @p also's writes, and is AW_OK. Nothing may be staged
+ * (AW_ESTATE). Returns AW_OK, AW_EINVAL / AW_ERANGE (bad @p by), the
+ * error of @p also, or the store's; on error nothing changes.
+ */
+int aw_ingest_ack(aw_ingest_t *self, const char *alarm_id, const char *by, int64_t time_ms,
+                  int64_t now_ms, aw_ingest_txn_fn also, void *also_arg, bool *found);
 
 /** Fills @p stats. */
 void aw_ingest_get_stats(const aw_ingest_t *self, aw_ingest_stats *stats);

@@ -27,8 +27,11 @@ static json_t *s_lane(const aw_lane_info *l)
                      (json_int_t)l->count, "bytes", (json_int_t)l->bytes);
 }
 
-static uint64_t s_backlog(const aw_lane_info *l)
+static uint64_t s_backlog(const aw_status_info *i, aw_lane lane)
 {
+    const aw_lane_info *l = &i->lanes[lane];
+    if (i->uplink_on)
+        return i->uplink_backlog[lane];
     return l->head > l->acked ? l->head - l->acked : 0;
 }
 
@@ -95,8 +98,12 @@ static json_t *s_counters(const aw_status_info *i, json_t **coap)
 
 static json_t *s_uplink(const aw_status_info *i)
 {
-    return json_pack("{s:s, s:s?, s:o}", "state", i->uplink_state, "center", i->center, "last_ack",
-                     s_time(i->last_ack_ms));
+    return json_pack("{s:s, s:s?, s:o, s:I, s:I, s:I, s:b, s:I, s:I}", "state", i->uplink_state,
+                     "center", i->center, "last_ack", s_time(i->last_ack_ms), "bytes_per_s",
+                     (json_int_t)i->uplink_bytes_per_s, "in_flight",
+                     (json_int_t)i->uplink_in_flight, "resends", (json_int_t)i->uplink_resends,
+                     "diverged", i->uplink_diverged, "down_applied", (json_int_t)i->down_applied,
+                     "down_rejected", (json_int_t)i->down_rejected);
 }
 
 int aw_status_json(const aw_status_info *i, char **json)
@@ -111,8 +118,8 @@ int aw_status_json(const aw_status_info *i, char **json)
         "s:o, s:o}",
         "edge", i->edge_id, "zone", i->zone, "version", AW_VERSION, "epoch", epoch, "uptime_s",
         (json_int_t)((i->now_ms - i->started_ms) / 1000), "uplink", s_uplink(i), "backlog",
-        "urgent", (json_int_t)s_backlog(&i->lanes[AW_LANE_URGENT]), "bulk",
-        (json_int_t)s_backlog(&i->lanes[AW_LANE_BULK]), "lanes", "urgent",
+        "urgent", (json_int_t)s_backlog(i, AW_LANE_URGENT), "bulk",
+        (json_int_t)s_backlog(i, AW_LANE_BULK), "lanes", "urgent",
         s_lane(&i->lanes[AW_LANE_URGENT]), "bulk", s_lane(&i->lanes[AW_LANE_BULK]), "storage",
         s_storage(i), "registry", s_registry(i), "devices", devices, "alarms", alarms, "ingest",
         ingest, "coap", coap, "clock", s_clock(i));

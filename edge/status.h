@@ -5,7 +5,9 @@
  *
  *     {"edge": "rongjiawan-1", "zone": "yueyang/rongjiawan", "version": "0.1.0",
  *      "epoch": "5f2a9c01e4b7d3a8", "uptime_s": 3600,
- *      "uplink": {"state": "disabled", "center": null, "last_ack": null},
+ *      "uplink": {"state": "disabled", "center": null, "last_ack": null, "bytes_per_s": 0,
+ *                 "in_flight": 0, "resends": 0, "diverged": false, "down_applied": 0,
+ *                 "down_rejected": 0},
  *      "backlog": {"urgent": 0, "bulk": 1234},
  *      "lanes": {"urgent": {"head", "acked", "first", "count", "bytes"}, "bulk": {...}},
  *      "storage": {"used_bytes", "map_bytes", "log_bytes", "max_bytes", "durability"},
@@ -17,7 +19,11 @@
  *      "clock": {"now", "build_date", "before_build_date": false, "skew_ms": null,
  *                "skew_flag": false}}
  *
- * backlog = head - acked per lane. Times are RFC 3339 UTC. `skew_ms` is null
+ * backlog = records not acked by the center per lane: the uplink's count
+ * when it runs, else head - acked from the store. `uplink.state` is
+ * "disabled" (no [uplink] center), "down", "connecting" or "up";
+ * `diverged` is true when the center has more of this epoch than the edge
+ * stored (the edge's store was rolled back: look at it). Times are RFC 3339 UTC. `skew_ms` is null
  * until the uplink has exchanged clocks with the center; `skew_flag` is true
  * when the clock reads before the build date or is more than 5 min off the
  * center (SPEC §5).
@@ -44,11 +50,18 @@ typedef struct aw_status_info {
     int64_t now_ms;
     int64_t started_ms;
     int64_t build_epoch_s;
-    const char *uplink_state; /**< "disabled", "down", "up" */
+    const char *uplink_state; /**< "disabled", "down", "connecting", "up" */
     const char *center;       /**< NULL when none */
     int64_t last_ack_ms;      /**< 0 = never */
     bool skew_known;
-    int64_t skew_ms; /**< edge - center */
+    int64_t skew_ms;                        /**< edge - center */
+    bool uplink_on;                         /**< the uplink runs: the fields below are set */
+    uint64_t uplink_backlog[AW_LANE_COUNT]; /**< not acked, per lane */
+    uint64_t uplink_bytes_per_s;            /**< sent, last full second */
+    unsigned uplink_in_flight;              /**< batches sent and not acked */
+    uint64_t uplink_resends;                /**< times it went back to the acked mark */
+    bool uplink_diverged;                   /**< the center has more of this epoch */
+    uint64_t down_applied, down_rejected;   /**< down channel: last seq, poison count */
     aw_lane_info lanes[AW_LANE_COUNT];
     uint64_t used_bytes, map_bytes, max_bytes;
     const char *durability; /**< "fsync" or "interval:MS" */

@@ -281,6 +281,8 @@ static void s_take_option(th_resp *r, int num, const uint8_t *v, size_t len)
         r->has_observe = 1, r->observe = s_uint(v, len);
     else if (num == 60)
         r->has_size1 = 1, r->size1 = s_uint(v, len);
+    else if (num == 23)
+        r->has_block2 = 1, r->block2 = s_uint(v, len);
     else if (num == 8) {
         size_t used = strlen(r->location);
         snprintf(r->location + used, sizeof r->location - used, "%s%.*s", used ? "/" : "", (int)len,
@@ -302,7 +304,7 @@ static int s_parse(const uint8_t *buf, size_t n, s_msg *m, th_resp *r)
     if (!r)
         return 0;
     r->code = m->code, r->type = m->type, r->ct = -1, r->has_max_age = 0;
-    r->has_observe = 0, r->has_size1 = 0;
+    r->has_observe = 0, r->has_size1 = 0, r->has_block2 = 0;
     r->location[0] = '\0', r->len = 0;
     const uint8_t *p = buf + 4 + m->tkl, *end = buf + n;
     int num = 0, bad = 0;
@@ -424,12 +426,40 @@ int th_coap_dup(const char *addr, int port, const char *path, int ct, const void
     return rv;
 }
 
+int th_coap_get_all(const char *addr, int port, const char *path, th_resp *r, int timeout_ms)
+{
+    int rv = th_coap(addr, port, TH_GET, path, -1, NULL, 0, NULL, 0, r, timeout_ms);
+    if (rv != 0 || !r->has_block2 || !(r->block2 & 8))
+        return rv;
+    th_resp *next = malloc(sizeof *next);
+    unsigned block = r->block2;
+    if (!next)
+        return -1;
+    while (rv == 0 && (block & 8)) {
+        unsigned want = ((block >> 4) + 1) << 4 | (block & 7);
+        uint8_t val[3] = {(uint8_t)(want >> 16), (uint8_t)(want >> 8), (uint8_t)want};
+        size_t skip = want < 256 ? 2 : want < 65536 ? 1 : 0;
+        th_opt opt = {23, val + skip, 3 - skip};
+        rv = th_coap(addr, port, TH_GET, path, -1, NULL, 0, &opt, 1, next, timeout_ms);
+        if (rv == 0 &&
+            (next->code != 205 || !next->has_block2 || r->len + next->len >= sizeof r->payload))
+            rv = -1;
+        if (rv == 0) {
+            memcpy(r->payload + r->len, next->payload, next->len);
+            r->len += next->len;
+            r->payload[r->len] = '\0';
+            block = next->block2;
+        }
+    }
+    free(next);
+    return rv;
+}
+
 json_t *th_status(const th_edge *e)
 {
     th_resp *r = malloc(sizeof *r);
     json_t *j = NULL;
-    if (th_coap(e->addr, e->port, TH_GET, "status", -1, NULL, 0, NULL, 0, r, 3000) == 0 &&
-        r->code == 205)
+    if (th_coap_get_all(e->addr, e->port, "status", r, 3000) == 0 && r->code == 205)
         j = json_loadb((const char *)r->payload, r->len, 0, NULL);
     free(r);
     return j;

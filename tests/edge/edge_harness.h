@@ -87,6 +87,8 @@ typedef struct th_resp {
     unsigned observe;
     int has_size1;
     unsigned size1;
+    int has_block2;
+    unsigned block2;    /* raw Block2 value: num << 4 | M << 3 | SZX */
     char location[256]; /* Location-Path segments joined with '/' */
     uint8_t payload[16384];
     size_t len;
@@ -99,6 +101,13 @@ typedef struct th_resp {
  */
 int th_coap(const char *addr, int port, int method, const char *path, int ct, const void *body,
             size_t len, const th_opt *opts, size_t nopts, th_resp *r, int timeout_ms);
+
+/*
+ * GET @p path and, when the answer is block-wise (Block2), the following
+ * blocks too; r->payload holds the whole body. Returns 0, or -1 on timeout
+ * or a body larger than r->payload.
+ */
+int th_coap_get_all(const char *addr, int port, const char *path, th_resp *r, int timeout_ms);
 
 /*
  * Sends one CON POST, waits for its answer, then sends the very same
