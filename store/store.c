@@ -22,6 +22,7 @@
 #include "store.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <lmdb.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -91,6 +92,8 @@ struct aw_store {
     bool has_cap;     /* the map or disk filled at its limit: */
     uint64_t cap;     /* log bytes that fit (lowers the budget) */
     bool broken;      /* a remap failed: only destroy is safe */
+    bool writemap;    /* NOSYNC: MDB_WRITEMAP over a map reserved on disk */
+    bool unreserved;  /* the last growth failed: no disk space for the map */
 };
 
 struct aw_txn {
@@ -251,6 +254,27 @@ static int s_full_kind(const aw_store_t *self, int mrc)
 
 /* ------------------------------------------------------------ map size */
 
+/*
+ * With MDB_WRITEMAP LMDB extends the data file to the map size with
+ * ftruncate(), which leaves it sparse: a commit that dirties a page in a
+ * hole makes the file system allocate a block on that write to memory, and
+ * on a full disk that is a SIGBUS, not an error. So the whole map is
+ * allocated with fallocate() first; a map that cannot be reserved is not
+ * used (see s_env_open() and s_grow_locked()). Returns 0 or an errno.
+ */
+static int s_reserve(aw_store_t *self)
+{
+    int fd;
+    if (!self->writemap)
+        return 0;
+    if (mdb_env_get_fd(self->env, &fd) != MDB_SUCCESS)
+        return EBADF;
+    while (fallocate(fd, 0, 0, (off_t)self->map_size) != 0)
+        if (errno != EINTR)
+            return errno;
+    return 0;
+}
+
 static void s_refresh_map_size(aw_store_t *self)
 {
     MDB_envinfo info;
@@ -278,6 +302,13 @@ static bool s_grow_locked(aw_store_t *self)
         return false;
     }
     s_refresh_map_size(self);
+    self->unreserved = s_reserve(self) != 0;
+    if (self->unreserved) {
+        /* back to the reserved size (LMDB truncates the file to it) */
+        if (mdb_env_set_mapsize(self->env, cur) != MDB_SUCCESS)
+            self->broken = true;
+        s_refresh_map_size(self);
+    }
     return self->map_size > cur;
 }
 
@@ -297,6 +328,9 @@ static int s_adopt_map(aw_store_t *self)
         if (rc)
             self->broken = true;
         s_refresh_map_size(self);
+        /* Best effort: the other process owns this growth. */
+        if (rc == AW_OK)
+            (void)s_reserve(self);
     }
     pthread_mutex_unlock(&self->mu);
     return rc;
@@ -378,9 +412,13 @@ static bool s_on_full(aw_store_t *self, int kind, uint64_t deficit)
 {
     bool grew = false;
     pthread_mutex_lock(&self->mu);
-    if (kind == S_FULL_MAP && self->map_size < self->opts.map_max) {
+    bool may_grow = kind == S_FULL_MAP && self->map_size < self->opts.map_max;
+    if (may_grow)
         grew = s_grow_when_idle(self);
-    } else if (kind != S_FULL_TXN && self->opts.max_bytes) {
+    /* A growth the disk could not reserve (MDB_WRITEMAP): the disk is full. */
+    if (may_grow && !grew && self->unreserved)
+        may_grow = false, kind = S_FULL_DISK;
+    if (!may_grow && kind != S_FULL_TXN && self->opts.max_bytes) {
         uint64_t stored = s_total(self->lanes);
         uint64_t cap = stored > 2 * deficit ? stored - deficit : stored / 2;
         cap -= cap / 10;
@@ -699,10 +737,11 @@ static void s_fit_map(aw_store_t *self)
 }
 
 /* Creates and opens the LMDB environment; clears stale reader slots. */
-static int s_env_open(aw_store_t *self)
+static int s_env_open_flags(aw_store_t *self)
 {
     const aw_store_opts *o = &self->opts;
-    unsigned flags = MDB_NOTLS | (o->durability == AW_DURABLE_NOSYNC ? MDB_NOSYNC : 0);
+    unsigned flags = MDB_NOTLS | (o->durability == AW_DURABLE_NOSYNC ? MDB_NOSYNC : 0) |
+                     (self->writemap ? MDB_WRITEMAP : 0);
     int mrc = mdb_env_create(&self->env);
     if (mrc)
         return s_err(mrc);
@@ -720,6 +759,24 @@ static int s_env_open(aw_store_t *self)
     s_refresh_map_size(self);
     s_fit_map(self);
     return AW_OK;
+}
+
+/*
+ * AW_DURABLE_NOSYNC opens with MDB_WRITEMAP (a commit writes into the map:
+ * no pwrite/writev per commit) when the map can be reserved on disk, and
+ * without it otherwise (store.h, Durability).
+ */
+static int s_env_open(aw_store_t *self)
+{
+    self->writemap = self->opts.durability == AW_DURABLE_NOSYNC;
+    int rc = s_env_open_flags(self);
+    if (rc == AW_OK && self->writemap && s_reserve(self) != 0) {
+        mdb_env_close(self->env);
+        self->env = NULL;
+        self->writemap = false;
+        rc = s_env_open_flags(self);
+    }
+    return rc;
 }
 
 static void s_free(aw_store_t *self)

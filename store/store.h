@@ -32,6 +32,28 @@
  *    order of writes, may leave the store corrupt (aw_store_open() then
  *    returns AW_ECORRUPT). Use it only with frequent aw_store_sync() calls
  *    and answer senders only after the sync.
+ *    A NOSYNC store also maps its file writable (LMDB's MDB_WRITEMAP): a
+ *    commit writes into the map and costs no system call (without it,
+ *    each commit is a writev of the dirty pages plus pwrites of the meta
+ *    page: 4-6x the cost of a one-record commit here). What it changes:
+ *    - the data file is as large as the map and its blocks are allocated
+ *      up front (fallocate), so `du` shows the map size (64 MiB at first,
+ *      doubling with the map up to map_max), not the data size. The
+ *      reservation is what keeps a full disk an error: writing into a
+ *      sparse hole of a mapped file on a full disk is a SIGBUS. When the
+ *      map cannot be reserved at open, the store opens without
+ *      MDB_WRITEMAP (as before); when a growth cannot be reserved, the map
+ *      stays at its size and the append fails with AW_EFULL as for a full
+ *      disk (the budget is lowered, below). A growth made by another
+ *      process is reserved on a best-effort basis only;
+ *    - the durability promises above are unchanged: commits are in the
+ *      page cache (kill -9 safe), aw_store_sync() flushes them (msync),
+ *      power loss between syncs may lose or corrupt as said;
+ *    - the map is writable memory: a stray write through a pointer this
+ *      store handed out (aw_txn_get(), aw_store_read()) would change the
+ *      store instead of faulting. Callers treat those as const anyway.
+ *    MDB_MAPASYNC is not used: with MDB_NOSYNC it changes nothing, and
+ *    aw_store_sync() must flush synchronously.
  *
  * **Budget** (aw_store_opts.max_bytes, SPEC §5): the lanes' bytes (stored
  * value sizes, header included; tables do not count) never exceed the budget
