@@ -14,21 +14,21 @@
 #include <unistd.h>
 
 #include "allow.h"
+#include "czmq_log.h"
 #include "db.h"
 #include "log.h"
 #include "router.h"
 #include "status.h"
 #include "store.h"
 
-#define S_TICK_MS     1000
-#define S_CZMQ_LOG_EP "inproc://aw-czmq-log"
-#define S_POLL_MAX    8
+#define S_TICK_MS  1000
+#define S_POLL_MAX 8
 
 struct aw_center {
     aw_center_config *cfg;
     char *config_path;
     int sfd;
-    zsock_t *czmq_log;
+    aw_czmq_log_t *czmq_log;
     aw_store_t *store;
     aw_center_db_t *db;
     aw_router_t *router;
@@ -50,45 +50,6 @@ static int64_t s_wall_ms(void)
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* ------------------------------------------------------------ CZMQ's log */
-
-/* CZMQ must neither catch SIGINT/SIGTERM nor print to stdout: its lines
- * come to an inproc PUB that the loop reads. */
-static int s_czmq_init(aw_center_t *self)
-{
-    zsys_handler_set(NULL);
-    zsys_init();
-    zsys_set_logstream(NULL);
-    zsys_set_logsender(S_CZMQ_LOG_EP);
-    if (!(self->czmq_log = zsock_new_sub(">" S_CZMQ_LOG_EP, "")))
-        return AW_EIO;
-    return AW_OK;
-}
-
-/* "E: 26-11-30 01:02:03 text" → our level and the text. */
-static void s_czmq_line(const char *line)
-{
-    aw_log_level level = AW_LOG_INFO;
-    if (line[0] == 'E')
-        level = AW_LOG_ERROR;
-    else if (line[0] == 'W')
-        level = AW_LOG_WARN;
-    else if (line[0] == 'D')
-        level = AW_LOG_DEBUG;
-    const char *text = strlen(line) > 21 ? line + 21 : line;
-    aw_log(level, "czmq: %s", text);
-}
-
-static void s_czmq_drain(aw_center_t *self)
-{
-    char buf[1024];
-    int n;
-    while ((n = zmq_recv(zsock_resolve(self->czmq_log), buf, sizeof buf - 1, ZMQ_DONTWAIT)) >= 0) {
-        buf[n < (int)sizeof buf ? n : (int)sizeof buf - 1] = '\0';
-        s_czmq_line(buf);
-    }
 }
 
 /* ------------------------------------------------------------ signals */
@@ -200,7 +161,7 @@ static int s_setup(aw_center_t *self)
     uint64_t wd_usec = 0;
     int rv = s_signals(self);
     if (rv == AW_OK)
-        rv = s_czmq_init(self);
+        rv = aw_czmq_log_new(&self->czmq_log);
     if (rv == AW_OK)
         rv = s_allow_dir_ok(self->cfg);
     if (rv == AW_OK)
@@ -247,10 +208,7 @@ void aw_center_destroy(aw_center_t **self_p)
     aw_router_destroy(&self->router);
     aw_center_db_destroy(&self->db);
     aw_store_destroy(&self->store);
-    if (self->czmq_log) {
-        s_czmq_drain(self);
-        zsock_destroy(&self->czmq_log);
-    }
+    aw_czmq_log_destroy(&self->czmq_log);
     if (self->sfd >= 0)
         close(self->sfd);
     if (self->cfg) {
@@ -282,7 +240,8 @@ static int s_turn(aw_center_t *self)
 {
     zmq_pollitem_t items[S_POLL_MAX];
     size_t n = aw_router_pollitems(self->router, items, S_POLL_MAX - 2);
-    items[n++] = (zmq_pollitem_t){.socket = zsock_resolve(self->czmq_log), .events = ZMQ_POLLIN};
+    items[n++] =
+        (zmq_pollitem_t){.socket = aw_czmq_log_socket(self->czmq_log), .events = ZMQ_POLLIN};
     items[n++] = (zmq_pollitem_t){.fd = self->sfd, .events = ZMQ_POLLIN};
     int64_t mono = s_mono_ms(), wait = self->next_tick_ms - mono;
     if (self->watchdog_ms && self->next_watchdog_ms - mono < wait)
@@ -292,7 +251,7 @@ static int s_turn(aw_center_t *self)
         return AW_EIO;
     }
     int rv = aw_router_process(self->router, s_wall_ms());
-    s_czmq_drain(self);
+    aw_czmq_log_drain(self->czmq_log);
     s_on_signal(self);
     s_timers(self, s_mono_ms());
     return rv;

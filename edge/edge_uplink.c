@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "codec.h"
+#include "czmq_log.h"
 #include "edge.h"
 #include "hazard_json.h"
 #include "log.h"
@@ -22,6 +23,7 @@
 
 struct aw_edge_uplink {
     aw_edge_uplink_opts o;
+    aw_czmq_log_t *czmq_log; /* CZMQ's log lines, routed into ours */
     aw_transport_t *t;
     aw_uplink_t *u;
     aw_table_t t_uplink, t_rejected;
@@ -562,7 +564,9 @@ static int s_transport(aw_edge_uplink_t *self)
         cert[n - sl] = '\0';
     aw_transport_opts to = {
         .endpoint = c->center, .cert_path = cert, .server_key = key, .window = (unsigned)c->window};
-    int rv = aw_transport_new(&to, &self->t);
+    int rv = aw_czmq_log_new(&self->czmq_log);
+    if (rv == AW_OK)
+        rv = aw_transport_new(&to, &self->t);
     free(cert);
     if (rv != AW_OK)
         aw_error("uplink: cannot start the transport to %s: %s", c->center, aw_strerror(rv));
@@ -650,15 +654,24 @@ void aw_edge_uplink_destroy(aw_edge_uplink_t **self_p)
     aw_edge_uplink_t *self = *self_p;
     aw_uplink_destroy(&self->u);
     aw_transport_destroy(&self->t);
+    aw_czmq_log_destroy(&self->czmq_log);
     if (self->tfd >= 0)
         close(self->tfd);
     free(self);
     *self_p = NULL;
 }
 
+static void s_on_czmq_log(void *arg)
+{
+    aw_edge_uplink_t *self = arg;
+    aw_czmq_log_drain(self->czmq_log);
+}
+
 int aw_edge_uplink_start(aw_edge_uplink_t *self, aw_edge_t *edge)
 {
     int rv = aw_edge_watch(edge, aw_transport_fd(self->t), s_on_zmq, self);
+    if (rv == AW_OK)
+        rv = aw_edge_watch(edge, aw_czmq_log_fd(self->czmq_log), s_on_czmq_log, self);
     if (rv == AW_OK)
         rv = aw_edge_watch(edge, self->tfd, s_on_timer, self);
     if (rv == AW_OK)
