@@ -523,7 +523,7 @@ static int s_set_str(s_parse *p, int f, const char *s, size_t n)
 
 static int s_read_text(s_parse *p, int f, json_t *v)
 {
-    const char *key = s_fields[f].key, *s;
+    const char *key = s_fields[f].key, *s = NULL;
     bool text = s_fields[f].type == T_TEXT;
     size_t max = text ? AW_HAZARD_TEXT_MAX : AW_HAZARD_NAME_MAX, n, bad;
 
@@ -540,7 +540,7 @@ static int s_read_text(s_parse *p, int f, json_t *v)
 
 static int s_read_site(s_parse *p, int f, json_t *v)
 {
-    const char *s;
+    const char *s = NULL;
     size_t n;
 
     TRY(s_get_string(p, f, v, &s, &n));
@@ -558,7 +558,7 @@ static int s_read_site(s_parse *p, int f, json_t *v)
 
 static int s_read_sector(s_parse *p, int f, json_t *v)
 {
-    const char *s;
+    const char *s = NULL;
     size_t n;
 
     TRY(s_get_string(p, f, v, &s, &n));
@@ -572,7 +572,7 @@ static int s_read_sector(s_parse *p, int f, json_t *v)
 /* level or source: a name of its enum. */
 static int s_read_enum(s_parse *p, int f, json_t *v)
 {
-    const char *s;
+    const char *s = NULL;
     size_t n;
     bool level = s_fields[f].type == T_LEVEL;
     int rv;
