@@ -368,6 +368,10 @@ static int s_batches(aw_center_session_t *self, const Anwang__Batch *const *b, s
 {
     aw_apply_result res[AW_SESSION_GROUP_MAX];
     int rv = aw_center_apply_batches(self->db, self->edge, b, n, now_ms, res);
+    /* A full map is grown after the aborted transaction: try once more now
+     * rather than leave the edge waiting for its resend timer. */
+    if (rv == AW_EFULL)
+        rv = aw_center_apply_batches(self->db, self->edge, b, n, now_ms, res);
     if (rv != AW_OK) {
         aw_error("center: edge %s: %zu batch(es) from %s %" PRIu64 " not applied: %s", self->edge,
                  n, aw_lane_name((aw_lane)b[0]->lane), b[0]->first_seq, aw_strerror(rv));
