@@ -1,0 +1,2 @@
+/* api.c: being written. */
+typedef int aw_api_unused_;

@@ -1,0 +1,2 @@
+/* audit.c: being written. */
+typedef int aw_audit_unused_;

@@ -1,0 +1,2 @@
+/* cap_xml.c: being written. */
+typedef int aw_cap_xml_unused_;

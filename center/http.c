@@ -1,0 +1,2 @@
+/* http.c: being written. */
+typedef int aw_http_unused_;

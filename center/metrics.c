@@ -1,0 +1,2 @@
+/* metrics.c: being written. */
+typedef int aw_metrics_unused_;

@@ -1,0 +1,2 @@
+/* picture.c: being written. */
+typedef int aw_picture_unused_;

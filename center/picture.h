@@ -1,0 +1,164 @@
+/**
+ * @file picture.h
+ * @brief The situational picture (SPEC §8): per grid node colour, device
+ * counts, active alarms and open/overdue hazards, maintained in the same
+ * LMDB transaction as each merge and read as JSON by the API.
+ *
+ * Tables (all in the center's store, keys big-endian like db.h):
+ *
+ * | table       | key                               | value                                    |
+ * |-------------|-----------------------------------|------------------------------------------|
+ * | `pic_nodes` | grid path                         | node row: counts and colour (see .c)     |
+ * | `pic_dev`   | device id                         | device state: seen, last_seen, stale     |
+ * | `pic_points`| alarm id                          | site NUL item NUL, level (the alarm as   |
+ * |             |                                   | the picture counted it)                  |
+ * | `pic_items` | site NUL item                     | active points per level (GB 51108)       |
+ * | `pic_haz`   | hazard id                         | hazard summary: site, sector, level,     |
+ * |             |                                   | status, deadline, overdue, notified      |
+ * | `history`   | device NUL metric NUL time(8)     | value (reading bytes as sent)            |
+ * | `alarm_log` | time(8) alarm id                  | last event of a cleared alarm (7 days)   |
+ * | `pic_meta`  | "built"                           | registry version the nodes were built on |
+ *
+ * The node rows are the picture: GET reads them, never recomputes. A site's
+ * colour is aw_grade_site() of its static risk, its items (aw_grade_item()
+ * over pic_items) and its open hazards; any other node's colour is the
+ * highest colour of the sites beneath it (each node keeps how many sites
+ * below it have each colour, so a change walks up the path once).
+ *
+ * Single-threaded: the center's loop thread. Reads take a read transaction
+ * from the caller.
+ */
+#ifndef AW_CENTER_PICTURE_H
+#define AW_CENTER_PICTURE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "anwang.pb-c.h"
+#include "aw_err.h"
+#include "db.h"
+#include "ledger.h"
+#include "registry.h"
+
+typedef struct aw_picture aw_picture_t;
+
+/** Opens the picture's tables in @p db's store (start-up, no txn open). */
+int aw_picture_open(aw_center_db_t *db, aw_picture_t **out);
+
+/** Frees and nulls *self_p. Safe on NULL and twice. */
+void aw_picture_destroy(aw_picture_t **self_p);
+
+/**
+ * Points the picture at @p reg (borrowed; NULL = none: every record is only
+ * stored, counts stay empty). Does not touch the store: call
+ * aw_picture_rebuild() in the transaction that makes @p reg current.
+ */
+void aw_picture_use_registry(aw_picture_t *self, const aw_registry_t *reg);
+
+/**
+ * Recomputes every node row from the state tables (pic_dev, pic_items,
+ * pic_haz) for the current registry, inside @p txn, and records the
+ * registry version in pic_meta. Used when the registry changes and at
+ * start-up when pic_meta does not match.
+ */
+int aw_picture_rebuild(aw_picture_t *self, aw_txn_t *txn, int64_t now_ms);
+
+/** True when the node rows were built for the registry in use. */
+bool aw_picture_built_for_current(aw_picture_t *self, aw_txn_t *txn);
+
+/**
+ * The record hook (db.h aw_center_record_fn; @p arg is the picture):
+ * readings → pic_dev + history; alarm events → pic_points, pic_items,
+ * alarm_log and node counts; device events → stale/online; hazard events →
+ * aw_picture_hazard_changed(). Others: nothing.
+ */
+int aw_picture_on_record(void *arg, aw_txn_t *txn, const aw_center_origin *from,
+                         const Anwang__Record *rec);
+
+/**
+ * Re-folds hazard @p hazard_id from the `hazards` table and moves its
+ * summary and the node counts (open / overdue per level, site colour) to
+ * what the fold says now. Call after adding events to a hazard in @p txn.
+ */
+int aw_picture_hazard_changed(aw_picture_t *self, aw_txn_t *txn, const char *hazard_id,
+                              int64_t now_ms);
+
+/** Called for each hazard that became overdue; the ledger adds its notify. */
+typedef int (*aw_picture_overdue_fn)(void *arg, aw_txn_t *txn, const char *hazard_id);
+
+/**
+ * Marks open hazards whose deadline passed at @p now_ms overdue (counts
+ * move), and calls @p fn once per hazard that was never notified overdue
+ * (the flag is kept in pic_haz, so a hazard is notified once). Inside @p txn.
+ */
+int aw_picture_overdue_scan(aw_picture_t *self, aw_txn_t *txn, int64_t now_ms,
+                            aw_picture_overdue_fn fn, void *arg);
+
+/**
+ * Deletes history rows older than now_ms − keep_ms and alarm_log rows older
+ * than 7 days, at most @p max_rows per call (the loop calls it again while
+ * *deleted == max_rows), in its own transaction.
+ */
+int aw_picture_prune(aw_picture_t *self, int64_t now_ms, int64_t keep_ms, size_t max_rows,
+                     size_t *deleted);
+
+/* ------------------------------------------------------------ reads (JSON, API.md) */
+
+/**
+ * GET /api/v1/picture: the tree under @p root (NULL = the county) to
+ * @p depth levels. *out is the caller's (json_decref). AW_ENOTFOUND for an
+ * unknown root or no registry.
+ */
+int aw_picture_tree_json(aw_picture_t *self, aw_txn_t *txn, const char *root, int depth,
+                         int64_t now_ms, json_t **out);
+
+/** GET /api/v1/devices/<id>: @p metric NULL = all; @p limit per metric. */
+int aw_picture_device_json(aw_picture_t *self, aw_txn_t *txn, const char *id, const char *metric,
+                           size_t limit, json_t **out);
+
+/** The alarm of aw_picture_alarms_json(). */
+typedef struct aw_alarm_query {
+    bool all;           /**< also alarms cleared in the last 7 days */
+    const char *root;   /**< grid subtree, NULL = all */
+    int min_level;      /**< aw_level; 0 = any */
+} aw_alarm_query;
+
+/** GET /api/v1/alarms. */
+int aw_picture_alarms_json(aw_picture_t *self, aw_txn_t *txn, const aw_alarm_query *q,
+                           json_t **out);
+
+/** Which hazards aw_picture_hazards_each() visits; zero = all. */
+typedef struct aw_hazard_filter {
+    const char *root;   /**< site under this grid path */
+    int status;         /**< -1 any; -2 open (not closed); else aw_hazard_status */
+    int level;          /**< -1 any; else Anwang__HazardLevel */
+    const char *sector; /**< NULL any */
+    bool overdue_only;
+} aw_hazard_filter;
+
+/** Called per matching hazard id; non-zero stops and is returned. */
+typedef int (*aw_picture_hazard_fn)(void *arg, const char *hazard_id);
+
+/** Visits the hazards of pic_haz that match @p f, newest report first. */
+int aw_picture_hazards_each(aw_picture_t *self, aw_txn_t *txn, const aw_hazard_filter *f,
+                            int64_t now_ms, aw_picture_hazard_fn fn, void *arg);
+
+/** Whole-county totals for /metrics and /api/v1/status. */
+typedef struct aw_picture_totals {
+    unsigned alarms[5];        /**< active alarms per aw_level */
+    unsigned open[2];          /**< open hazards per Anwang__HazardLevel */
+    unsigned overdue[2];       /**< overdue hazards per Anwang__HazardLevel */
+    unsigned devices, online, stale;
+    uint64_t readings_applied; /**< since start (in memory) */
+} aw_picture_totals;
+
+int aw_picture_totals_get(aw_picture_t *self, aw_txn_t *txn, aw_picture_totals *out);
+
+/** Which edge holds alarm @p alarm_id (from `alarms`); AW_ENOTFOUND when not active. */
+int aw_picture_alarm_edge(aw_picture_t *self, aw_txn_t *txn, const char *alarm_id, char *edge,
+                          size_t cap);
+
+#endif

@@ -1,0 +1,2 @@
+/* tokens.c: being written. */
+typedef int aw_tokens_unused_;

@@ -1,0 +1,2 @@
+/* test_api.c: being written. */
+#include <criterion/criterion.h>

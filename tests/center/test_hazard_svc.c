@@ -1,0 +1,2 @@
+/* test_hazard_svc.c: being written. */
+#include <criterion/criterion.h>

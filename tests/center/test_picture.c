@@ -1,0 +1,2 @@
+/* test_picture.c: being written. */
+#include <criterion/criterion.h>

@@ -1,0 +1,2 @@
+/* test_registry_svc.c: being written. */
+#include <criterion/criterion.h>
