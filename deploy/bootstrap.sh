@@ -21,7 +21,7 @@ PACKAGES=(
   libinih-dev                       # config files
   libcriterion-dev                  # unit tests
   # test and benchmark tools
-  faketime mosquitto mosquitto-clients wrk iproute2 procps psmisc curl
+  faketime mosquitto mosquitto-clients wrk iproute2 procps psmisc curl jq
 )
 
 missing=()

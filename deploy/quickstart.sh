@@ -37,6 +37,7 @@
 # Test-only environment (so tests can run beside a real demo, `ctest -j`):
 #   AW_QS_EDGE_NET=127.0.12      edges on 127.0.12.1-3 instead of 127.0.1.1-3
 #   AW_QS_CENTER_PORT=17700      the center's ZeroMQ port instead of 7700
+#   AW_QS_HTTP=127.0.12.10:18080 the center's HTTP API there instead of 127.0.0.1:8080
 #   AW_QS_COAP_PORT / AW_QS_DTLS_PORT    the edges' ports (5683 / 5684)
 #   AW_QS_SIREN_HOST=127.0.12.9  sirens there instead of 127.0.0.1 (the copy
 #                                of the registry in DIR is rewritten to match)
@@ -89,6 +90,8 @@ coap_port=${AW_QS_COAP_PORT:-5683}
 dtls_port=${AW_QS_DTLS_PORT:-5684}
 siren_host=${AW_QS_SIREN_HOST:-127.0.0.1}
 zmq="tcp://127.0.0.1:$center_port"
+http=${AW_QS_HTTP:-127.0.0.1:8080}
+api="http://$http"
 registry_src=$root/deploy/registry/county.json
 county=yueyang
 # edge N: id, zone; devsim's gas leak is at the SPEC's example site
@@ -171,6 +174,18 @@ if [ ! -s "$psk" ]; then
   mv "$psk.tmp" "$psk"
 fi
 
+# API tokens, one per role (kept across re-runs, like the keys)
+tokens=$dir/keys/tokens
+if [ ! -s "$tokens" ]; then
+  umask 077
+  for role in viewer operator admin; do
+    printf '%s %s demo-%s\n' "$(tr -dc 'A-Za-z0-9' </dev/urandom | head -c 32)" "$role" "$role"
+  done >"$tokens.tmp"
+  mv "$tokens.tmp" "$tokens"
+  umask 022
+fi
+token_of() { awk -v r="$1" '$2 == r { print $1; exit }' "$tokens"; }
+
 # configs
 cat >"$dir/conf/center.conf" <<CONF
 # anwang-center of the demo county (written by deploy/quickstart.sh)
@@ -186,6 +201,10 @@ map_size = 64M
 bind = $zmq
 cert = $dir/keys/center.cert
 allow_dir = $dir/allow
+
+[http]
+bind = $http
+tokens = $tokens
 
 [log]
 level = info
@@ -256,7 +275,7 @@ start() { # name
   printf -- '--- %s quickstart: starting %s\n' "$(date -u +%FT%TZ)" "$name" >>"$log"
   case "$name" in
     center) "$bin/anwang-center" -c "$dir/conf/center.conf" >>"$log" 2>&1 & ;;
-    edge-*) "$bin/anwang-edge" -c "$dir/conf/$name.conf" --registry "$dir/registry.json" >>"$log" 2>&1 & ;;
+    edge-*) "$bin/anwang-edge" -c "$dir/conf/$name.conf" >>"$log" 2>&1 & ;;
     devsim)
       local args=(-r "$dir/registry.json" --psk-file "$psk" --progress 30s
                   -s gas-leak --site "$leak_site" --repeat 10m --sirens
@@ -293,12 +312,41 @@ wait_center() {
   return 1
 }
 
-# waits until edge N answers GET /status
+# waits until the HTTP API answers
+wait_api() {
+  local deadline=$((SECONDS + 20))
+  while [ $SECONDS -lt $deadline ]; do
+    alive center || return 1
+    curl -fsS -m 2 -H "Authorization: Bearer $(token_of viewer)" "$api/api/v1/status" >/dev/null 2>&1 &&
+      return 0
+    sleep 0.2
+  done
+  return 1
+}
+
+# imports DIR/registry.json at the center (a 409 means this version is there
+# already: a re-run); the center pushes each edge its zone
+import_registry() {
+  local out code
+  out=$(mktemp)
+  code=$(curl -sS -m 60 -o "$out" -w '%{http_code}' -X PUT -H "Authorization: Bearer $(token_of admin)" \
+    -H 'Content-Type: application/json' --data-binary "@$dir/registry.json" "$api/api/v1/registry") || code=000
+  case "$code" in
+    200) say "registry imported: $(cat "$out")" ;;
+    409) say "registry: the center has this version already" ;;
+    *) say "registry import failed (HTTP $code): $(head -c 2000 "$out")"; rm -f "$out"; return 1 ;;
+  esac
+  rm -f "$out"
+}
+
+# waits until edge N answers GET /status with a registry loaded (the center
+# pushes it over the down channel right after the edge's Hello)
 wait_edge() {
-  local n=$1 deadline=$((SECONDS + 20))
+  local n=$1 deadline=$((SECONDS + 30))
   while [ $SECONDS -lt $deadline ]; do
     alive "edge-$n" || return 1
-    "$bin/anwang" edge status "coap://$net.$n:$coap_port" --json --timeout 1 >/dev/null 2>&1 && return 0
+    "$bin/anwang" edge status "coap://$net.$n:$coap_port" --json --timeout 1 2>/dev/null |
+      grep -q '"loaded": *true' && return 0
     sleep 0.3
   done
   return 1
@@ -352,9 +400,11 @@ trap on_exit EXIT
 say "county $county in $dir (logs in $dir/logs)"
 start center
 wait_center || { stop_all || true; die "the center did not come up; see $dir/logs/center.log" 69; }
+wait_api || { stop_all || true; die "the center's HTTP API ($api) did not answer; see $dir/logs/center.log" 69; }
+import_registry || { stop_all || true; die "the center refused the registry $dir/registry.json" 78; }
 for n in 1 2 3; do start "edge-$n"; done
 for n in 1 2 3; do
-  wait_edge "$n" || { stop_all || true; die "edge-$n did not answer /status; see $dir/logs/edge-$n.log" 69; }
+  wait_edge "$n" || { stop_all || true; die "edge-$n did not answer /status with the registry from the center; see $dir/logs/edge-$n.log" 69; }
 done
 if [ "$sim" -eq 1 ]; then
   start devsim
@@ -366,7 +416,10 @@ fi
 
 {
   echo "# the demo county in $dir (deploy/quickstart.sh); source this file"
-  echo "# no ANWANG_API / ANWANG_TOKEN_* yet: this center does not serve HTTP (SPEC §8 comes later)"
+  echo "ANWANG_API='$api'"
+  echo "ANWANG_TOKEN_VIEWER='$(token_of viewer)'"
+  echo "ANWANG_TOKEN_OPERATOR='$(token_of operator)'"
+  echo "ANWANG_TOKEN_ADMIN='$(token_of admin)'"
   for i in 0 1 2; do
     n=$((i + 1))
     echo "ANWANG_EDGE_$n='${edge_zones[$i]} coap://$net.$n:$coap_port'"
@@ -375,6 +428,7 @@ fi
   echo "ANWANG_ZMQ='$zmq'"
   echo "ANWANG_CENTER_KEY='$center_key'"
   echo "ANWANG_CENTER_DATA='$dir/center'"
+  echo "export ANWANG_API ANWANG_TOKEN_VIEWER ANWANG_TOKEN_OPERATOR ANWANG_TOKEN_ADMIN ANWANG_PSK_FILE ANWANG_ZMQ ANWANG_CENTER_KEY"
 } >"$dir/env.tmp"
 mv "$dir/env.tmp" "$dir/env"
 
@@ -399,7 +453,9 @@ MSG
     $bin/anwang center status --data $dir/center
     $bin/anwang edge status coap://$net.1:$coap_port
     tail -f $dir/logs/*.log
-  The HTTP API (127.0.0.1:8080) is not served by this center yet.
+    $bin/anwang picture --depth 3
+    $bin/anwang alarms
+  Dashboard: $api/  (sign in with ANWANG_TOKEN_OPERATOR from $dir/env)
   $([ "$duration" -gt 0 ] && echo "Stopping after ${duration}s; Ctrl-C stops earlier." || echo "Ctrl-C stops the county.")
 
 MSG

@@ -35,10 +35,12 @@ port_busy() { # port: in use over TCP or UDP on any address
 }
 off=$(($$ % 9000))
 for _ in $(seq 1 20); do
-  port_busy $((20000 + off)) || port_busy $((40000 + off)) || port_busy $((50000 + off)) || break
+  port_busy $((20000 + off)) || port_busy $((30000 + off)) || port_busy $((40000 + off)) ||
+    port_busy $((50000 + off)) || break
   off=$(((off + 997) % 9000))
 done
 export AW_QS_CENTER_PORT=$((20000 + off))
+export AW_QS_HTTP=127.$a.$b.10:$((30000 + off))
 export AW_QS_COAP_PORT=$((40000 + off))
 export AW_QS_DTLS_PORT=$((50000 + off))
 export AW_BIN_DIR=$bin
@@ -120,16 +122,13 @@ env_ok() {
     # SPEC §3 key file: <identity> <hex key> <device>[,<device>...]
     grep -v '^#' "$ANWANG_PSK_FILE" | grep -qvE '^[!-~]{1,64} ([0-9a-f]{2})+ [a-z0-9._-]+(,[a-z0-9._-]+)*$' &&
       { echo "malformed key file line"; exit 1; }
-    # the API and its tokens come together, or not at all
-    if [ -n "$ANWANG_API" ]; then
-      if [ -z "$ANWANG_TOKEN_VIEWER" ] || [ -z "$ANWANG_TOKEN_OPERATOR" ] || [ -z "$ANWANG_TOKEN_ADMIN" ]; then
-        echo "ANWANG_API without the three tokens"
-        exit 1
-      fi
-    fi
+    [ "$ANWANG_API" = "http://$AW_QS_HTTP" ] || { echo "ANWANG_API='$ANWANG_API'"; exit 1; }
+    for t in "$ANWANG_TOKEN_VIEWER" "$ANWANG_TOKEN_OPERATOR" "$ANWANG_TOKEN_ADMIN"; do
+      [ ${#t} -ge 16 ] || { echo "a token is missing or short: '$t'"; exit 1; }
+    done
   )
 }
-check "DIR/env has the edges, key file, ZeroMQ endpoint and center key" env_ok
+check "DIR/env has the API, its tokens, the edges, key file, ZeroMQ endpoint and center key" env_ok
 
 # --- DIR/pids: one line per process, each running the right program
 pids_ok() {
@@ -182,6 +181,20 @@ else
   done
   if [ "$ups" -ge 3 ]; then ok "the center shows 3 edges up"; else bad "the center shows 3 edges up (got $ups)"; fi
 fi
+
+# --- the API: the picture shows the three zones linked, through the CLI
+api_ok() {
+  local js n
+  for _ in $(seq 1 30); do
+    js=$(set -a; . "$dir/env"; "$bin/anwang" picture --depth 1 --json 2>&1) || js=
+    n=$(grep -cE '"connected": *true' <<<"$js" || true)
+    [ "$n" -ge 3 ] && return 0
+    sleep 1
+  done
+  echo "picture: ${js:0:600}"
+  return 1
+}
+check "anwang picture (HTTP API) shows the three zones connected" api_ok
 
 # --- it stops by itself after --duration and exits 0
 qs_rc=0
