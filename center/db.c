@@ -33,6 +33,7 @@ int aw_center_db_open(aw_store_t *store, aw_center_db_t **out)
     if (self == NULL)
         return AW_ENOMEM;
     self->store = store;
+    /* a read-only store opens existing tables only (AW_ENOTFOUND otherwise) */
     for (int t = 0; t < AW_CT_COUNT_; t++) {
         int rv = aw_store_table(store, aw_center_table_names[t], &self->tables[t]);
         if (rv != AW_OK) {

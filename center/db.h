@@ -96,6 +96,12 @@ typedef int (*aw_center_record_fn)(void *arg, aw_txn_t *txn, const aw_center_ori
  * On success *out is the caller's (aw_center_db_destroy()).
  * Returns AW_OK, AW_ENOMEM, or the store's error (AW_ETOOBIG when the store
  * was opened with fewer than AW_CT_COUNT_ free max_tables).
+ *
+ * On a store opened read-only (aw_store_opts.read_only; e.g. the CLI beside
+ * a running center) the tables are opened, never created: AW_ENOTFOUND
+ * when one is missing, i.e. the store is not a center's data dir (the
+ * center makes them all at its first start). Writes through such a db
+ * fail with the store's AW_EPERM.
  */
 int aw_center_db_open(aw_store_t *store, aw_center_db_t **out);
 

@@ -18,6 +18,11 @@
  * Pruning removes records from the front of a lane only, so first..head
  * stays dense. Every removal of an unacked bulk record writes, in the same
  * transaction, the gap record that names it.
+ *
+ * A read-only handle (aw_store_opts.read_only) opens the environment with
+ * MDB_RDONLY and the map size the writer recorded, opens the databases
+ * without MDB_CREATE in read transactions (committed, so the handles stay),
+ * and refuses every write with AW_EPERM before LMDB is asked.
  */
 #include "store.h"
 
@@ -25,6 +30,7 @@
 #include <fcntl.h>
 #include <lmdb.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
@@ -671,7 +677,64 @@ static int s_bootstrap(aw_store_t *self)
     return s_err(mdb_txn_commit(txn));
 }
 
+/* Opens an existing database in @p txn; AW_ENOTFOUND when it was never made. */
+static int s_dbi_find(MDB_txn *txn, const char *name, MDB_dbi *dbi)
+{
+    int mrc = mdb_dbi_open(txn, name, 0, dbi);
+    return mrc == MDB_INCOMPATIBLE ? AW_ECORRUPT : s_err(mrc);
+}
+
+/*
+ * s_bootstrap() of a read-only handle: finds the store's databases and
+ * loads the metadata; AW_ENOTFOUND when they were never made (nothing is
+ * created). The read transaction is committed so the handles stay open.
+ */
+static int s_bootstrap_ro(aw_store_t *self)
+{
+    MDB_txn *txn;
+    int mrc = mdb_txn_begin(self->env, NULL, MDB_RDONLY, &txn);
+    if (mrc == MDB_MAP_RESIZED) { /* the writer grew the map since our open */
+        if (!(mrc = mdb_env_set_mapsize(self->env, 0)))
+            mrc = mdb_txn_begin(self->env, NULL, MDB_RDONLY, &txn);
+        s_refresh_map_size(self);
+    }
+    int rc = s_err(mrc);
+    if (rc)
+        return rc;
+    for (int l = 0; l < AW_LANE_COUNT && !rc; l++)
+        rc = s_dbi_find(txn, s_log_names[l], &self->log[l]);
+    if (!rc)
+        rc = s_dbi_find(txn, "meta", &self->meta);
+    if (!rc)
+        rc = s_meta_load(self, txn);
+    for (int l = 0; l < AW_LANE_COUNT && !rc; l++)
+        rc = s_check_log(self, txn, l);
+    if (rc) {
+        mdb_txn_abort(txn);
+        return rc;
+    }
+    return s_err(mdb_txn_commit(txn));
+}
+
 /* ------------------------------------------------------------ open / close */
+
+/* A read-only open needs the data file: AW_ENOTFOUND, AW_EPERM or AW_OK. */
+static int s_check_existing(const char *path)
+{
+    size_t len = strlen(path) + sizeof "/data.mdb";
+    char *file = malloc(len);
+    if (!file)
+        return AW_ENOMEM;
+    snprintf(file, len, "%s/data.mdb", path);
+    struct stat st;
+    int rc = AW_OK;
+    if (stat(file, &st) != 0)
+        rc = errno == ENOENT || errno == ENOTDIR ? AW_ENOTFOUND : s_err(errno);
+    else if (!S_ISREG(st.st_mode))
+        rc = AW_ENOTFOUND;
+    free(file);
+    return rc;
+}
 
 /* Creates @p path and its missing parents with mode 0700. */
 static int s_mkdirs(const char *path)
@@ -741,11 +804,12 @@ static int s_env_open_flags(aw_store_t *self)
 {
     const aw_store_opts *o = &self->opts;
     unsigned flags = MDB_NOTLS | (o->durability == AW_DURABLE_NOSYNC ? MDB_NOSYNC : 0) |
-                     (self->writemap ? MDB_WRITEMAP : 0);
+                     (self->writemap ? MDB_WRITEMAP : 0) | (o->read_only ? MDB_RDONLY : 0);
     int mrc = mdb_env_create(&self->env);
     if (mrc)
         return s_err(mrc);
-    if (!(mrc = mdb_env_set_mapsize(self->env, o->map_size)) &&
+    /* read-only: 0 = the map size the writer recorded in the file */
+    if (!(mrc = mdb_env_set_mapsize(self->env, o->read_only ? 0 : o->map_size)) &&
         !(mrc = mdb_env_set_maxdbs(self->env, S_CORE_DBS + o->max_tables)) &&
         !(mrc = mdb_env_set_maxreaders(self->env, S_MAX_READERS)))
         mrc = mdb_env_open(self->env, self->path, flags, 0600);
@@ -754,9 +818,11 @@ static int s_env_open_flags(aw_store_t *self)
         self->env = NULL;
         return s_err(mrc);
     }
+    s_refresh_map_size(self);
+    if (o->read_only)
+        return AW_OK;
     int dead = 0;
     mdb_reader_check(self->env, &dead);
-    s_refresh_map_size(self);
     s_fit_map(self);
     return AW_OK;
 }
@@ -768,7 +834,7 @@ static int s_env_open_flags(aw_store_t *self)
  */
 static int s_env_open(aw_store_t *self)
 {
-    self->writemap = self->opts.durability == AW_DURABLE_NOSYNC;
+    self->writemap = self->opts.durability == AW_DURABLE_NOSYNC && !self->opts.read_only;
     int rc = s_env_open_flags(self);
     if (rc == AW_OK && self->writemap && s_reserve(self) != 0) {
         mdb_env_close(self->env);
@@ -808,12 +874,12 @@ int aw_store_open(const aw_store_opts *opts, aw_store_t **out)
     pthread_mutex_init(&self->mu, NULL);
     int rc = s_init(self, opts);
     if (!rc)
-        rc = s_mkdirs(self->path);
+        rc = opts->read_only ? s_check_existing(self->path) : s_mkdirs(self->path);
     if (!rc)
         rc = s_env_open(self);
     if (rc)
         goto out_free;
-    if ((rc = s_bootstrap(self)) != AW_OK)
+    if ((rc = opts->read_only ? s_bootstrap_ro(self) : s_bootstrap(self)) != AW_OK)
         goto out_close_env;
     *out = self;
     return AW_OK;
@@ -886,6 +952,8 @@ static int s_txn_open(aw_store_t *self, aw_txn_t *t, bool write)
     t->write = write;
     if (!write)
         return s_mdb_begin(self, MDB_RDONLY, false, &t->txn);
+    if (self->opts.read_only)
+        return AW_EPERM;
     pthread_mutex_lock(&self->writer);
     int rc = s_mdb_begin(self, 0, false, &t->txn);
     if (rc) {
@@ -1331,6 +1399,8 @@ int aw_store_prune(aw_store_t *self, int64_t now_ms, aw_prune_report *report)
     memset(r, 0, sizeof *r);
     if (!self)
         return AW_EINVAL;
+    if (self->opts.read_only)
+        return AW_EPERM;
     bool more = true;
     int rc = AW_OK;
     while (rc == AW_OK && more)
@@ -1426,6 +1496,8 @@ int aw_store_append(aw_store_t *self, aw_lane lane, const void *const *recs, con
     int rc = s_batch_init(&b, lane, recs, lens, n, hlc);
     if (!self || !first_seq)
         rc = AW_EINVAL;
+    else if (rc == AW_OK && self->opts.read_only)
+        rc = AW_EPERM;
     for (int grows = 0; rc == AW_OK;) {
         rc = s_append_once(self, &b, &first);
         if (rc == S_PRUNED)
@@ -1585,6 +1657,8 @@ int aw_store_mark_acked(aw_store_t *self, aw_lane lane, uint64_t seq)
     int rc = aw_store_lane_info(self, lane, &li);
     if (rc)
         return rc;
+    if (self->opts.read_only)
+        return AW_EPERM;
     if (seq <= li.acked)
         return AW_OK;
     if ((rc = s_txn_open(self, &t, true)) != AW_OK)
@@ -1613,6 +1687,22 @@ static int s_table_create(aw_store_t *self, const char *name, MDB_dbi *dbi)
     return s_txn_commit(&t);
 }
 
+/* Opens an existing table of a read-only store in a read transaction. */
+static int s_table_find(aw_store_t *self, const char *name, MDB_dbi *dbi)
+{
+    MDB_txn *txn;
+    int rc = s_mdb_begin(self, MDB_RDONLY, false, &txn);
+    if (rc)
+        return rc;
+    rc = s_dbi_find(txn, name, dbi);
+    if (rc)
+        mdb_txn_abort(txn);
+    else
+        rc = s_err(mdb_txn_commit(txn));
+    s_gate_leave(self);
+    return rc;
+}
+
 int aw_store_table(aw_store_t *self, const char *name, aw_table_t *out)
 {
     if (!self || !name || !out)
@@ -1632,7 +1722,8 @@ int aw_store_table(aw_store_t *self, const char *name, aw_table_t *out)
     if (!copy)
         return AW_ENOMEM;
     MDB_dbi dbi;
-    int rc = s_table_create(self, name, &dbi);
+    int rc =
+        self->opts.read_only ? s_table_find(self, name, &dbi) : s_table_create(self, name, &dbi);
     if (rc)
         goto out_free_copy;
     self->tables[self->ntables] = (s_table){copy, dbi};
@@ -1744,6 +1835,8 @@ int aw_store_sync(aw_store_t *self)
 {
     if (!self)
         return AW_EINVAL;
+    if (self->opts.read_only)
+        return AW_EPERM;
     int mrc = mdb_env_sync(self->env, 1);
     return mrc == ENOSPC || mrc == EIO ? AW_EIO : s_err(mrc);
 }

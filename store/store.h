@@ -153,6 +153,22 @@ typedef struct aw_store_opts {
      */
     uint64_t (*hlc_issue)(void *clock_arg, int64_t now_ms);
     void *clock_arg; /**< borrowed; passed to now_ms and hlc_issue */
+    /**
+     * Opens an existing store for reading only (LMDB's MDB_RDONLY): e.g.
+     * the CLI beside the daemon that writes the store. Nothing is created
+     * or written: no directory, no metadata, no map growth (a growth made
+     * by the writer is adopted); AW_ENOTFOUND when path holds no store.
+     * aw_store_table() opens existing tables only (AW_ENOTFOUND for one
+     * never made); every call that writes (aw_store_begin, _append,
+     * _mark_acked, _prune, _sync) returns AW_EPERM. The lanes and HLC floor
+     * the handle shows are those found at open. A reader takes a slot in
+     * the writer's lock file (lock.mdb), so it must be able to write that
+     * file: run it as the user that owns the store (LMDB's MDB_NOLOCK,
+     * which would avoid that, is unsafe beside a live writer). durability,
+     * map_size, map_max, max_bytes, retention_ms and the clock hooks are
+     * ignored.
+     */
+    bool read_only;
 } aw_store_opts;
 
 typedef struct aw_store aw_store_t;
@@ -187,7 +203,8 @@ typedef struct aw_prune_report {
  * epoch (getrandom()). Stale reader slots of dead processes are cleared.
  * On success *out is the caller's; free with aw_store_destroy(). Returns
  * AW_EINVAL (bad options), AW_EIO or AW_EPERM (directory or files),
- * AW_ECORRUPT (not an anwang store of this format, or damaged), AW_ENOMEM.
+ * AW_ECORRUPT (not an anwang store of this format, or damaged), AW_ENOMEM;
+ * with opts->read_only also AW_ENOTFOUND (no store at opts->path).
  */
 int aw_store_open(const aw_store_opts *opts, aw_store_t **out);
 
@@ -270,8 +287,9 @@ int aw_store_usage(aw_store_t *self, uint64_t *used, uint64_t *map_size);
  * Opens (creating if needed) the named table @p name (1..200 bytes; not
  * `log_urgent`, `log_bulk` or `meta`, which the store owns: AW_EINVAL).
  * Opening a name again returns the same table. AW_ETOOBIG beyond
- * max_tables. Call at start-up, before other threads use the store, and
- * not while a write transaction is open in this thread.
+ * max_tables. On a read-only store the table must exist (AW_ENOTFOUND).
+ * Call at start-up, before other threads use the store, and not while a
+ * write transaction is open in this thread.
  */
 int aw_store_table(aw_store_t *self, const char *name, aw_table_t *out);
 

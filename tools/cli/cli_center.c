@@ -30,8 +30,9 @@ const char aw_cli_center_status_help[] =
     "link is up, the edge's current epoch (one life of its log), the records applied\n"
     "and still to come per lane (urgent / bulk), the edge's clock offset from the\n"
     "center, and when the center last heard from it. Reads the center's data dir\n"
-    "directly, so it works while anwang-center runs (and when it does not); run it on\n"
-    "the center host as the user the center runs as.\n"
+    "directly and read-only, so it works while anwang-center runs (and when it does\n"
+    "not) without holding it up; run it on the center host as the user the center\n"
+    "runs as (a reader needs write access to the store's lock file, lock.mdb).\n"
     "\n"
     "STATE is up (green), down (red), or stale: recorded as connected but silent for\n"
     "over 90 s, which means the center is not running or is stuck. SKEW is the edge's\n"
@@ -132,6 +133,11 @@ static int s_check_dir(const char *dir)
 /* Maps a store error at open to an exit code, with a message. */
 static int s_open_error(const char *dir, int rv)
 {
+    if (rv == AW_ENOTFOUND) {
+        aw_cli_err("%s is not a center data directory (no center tables in its store)", dir);
+        aw_cli_hint("pass the center's data_dir (center.conf), not an edge's");
+        return EX_NOINPUT;
+    }
     aw_cli_err("cannot open the center's store in %s: %s", dir, aw_strerror(rv));
     switch (rv) {
     case AW_EPERM:
@@ -147,15 +153,15 @@ static int s_open_error(const char *dir, int rv)
     }
 }
 
-/* Opens the store and the center's tables in @p dir. Returns -1 to go on.
- * TODO(store): open read-only once aw_store_opts has a read_only flag; until
- * then this never writes, but opening takes LMDB's writer lock briefly. */
+/* Opens the store read-only and the center's tables in @p dir: nothing is
+ * created or written and the running center is not held up (readers take
+ * no writer lock). Returns -1 to go on. */
 static int s_open(const char *dir, aw_store_t **store, aw_center_db_t **db)
 {
     int rc = s_check_dir(dir);
     if (rc >= 0)
         return rc;
-    aw_store_opts opts = {.path = dir};
+    aw_store_opts opts = {.path = dir, .read_only = true, .max_tables = AW_CT_COUNT_};
     int rv = aw_store_open(&opts, store);
     if (rv == AW_OK && (rv = aw_center_db_open(*store, db)) != AW_OK)
         aw_store_destroy(store);
