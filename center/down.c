@@ -155,6 +155,27 @@ int aw_center_down_read(aw_center_db_t *db, const char *edge_id, uint64_t epoch,
 
 /* ------------------------------------------------------------ snapshot */
 
+int aw_center_down_registry_txn(aw_txn_t *txn, aw_center_db_t *db, const char *edge_id,
+                                uint64_t epoch, const aw_registry_t *reg, const char *zone,
+                                uint64_t *seq)
+{
+    char *json = NULL;
+    int rv = aw_registry_zone_json(reg, zone, &json);
+    if (rv == AW_OK) {
+        Anwang__RegistrySnapshot snap = ANWANG__REGISTRY_SNAPSHOT__INIT;
+        Anwang__Down d = ANWANG__DOWN__INIT;
+        snap.version = aw_registry_version(reg);
+        snap.zone = (char *)zone;
+        snap.json.data = (uint8_t *)json;
+        snap.json.len = strlen(json);
+        d.body_case = ANWANG__DOWN__BODY_REGISTRY;
+        d.registry = &snap;
+        rv = aw_center_down_enqueue_txn(txn, db, edge_id, epoch, &d, seq);
+    }
+    free(json);
+    return rv;
+}
+
 /* Queues the zone's extract of the stored county registry, if any. */
 static int s_snap_registry(aw_txn_t *txn, aw_center_db_t *db, const char *edge_id, uint64_t epoch,
                            const char *zone, aw_snapshot_report *rep)
@@ -166,23 +187,10 @@ static int s_snap_registry(aw_txn_t *txn, aw_center_db_t *db, const char *edge_i
     if (rv != AW_OK)
         return rv == AW_ENOTFOUND ? AW_OK : rv;
     aw_registry_t *reg = NULL;
-    char *json = NULL;
     rv = aw_registry_parse(val, vlen, &reg, NULL);
     if (rv == AW_OK)
-        rv = aw_registry_zone_json(reg, zone, &json);
-    if (rv == AW_OK) {
-        Anwang__RegistrySnapshot snap = ANWANG__REGISTRY_SNAPSHOT__INIT;
-        Anwang__Down d = ANWANG__DOWN__INIT;
-        snap.version = aw_registry_version(reg);
-        snap.zone = (char *)zone;
-        snap.json.data = (uint8_t *)json;
-        snap.json.len = strlen(json);
-        d.body_case = ANWANG__DOWN__BODY_REGISTRY;
-        d.registry = &snap;
-        rv = aw_center_down_enqueue_txn(txn, db, edge_id, epoch, &d, NULL);
-        rep->registry += rv == AW_OK;
-    }
-    free(json);
+        rv = aw_center_down_registry_txn(txn, db, edge_id, epoch, reg, zone, NULL);
+    rep->registry += rv == AW_OK;
     aw_registry_destroy(&reg);
     if (rv == AW_EINVAL || rv == AW_ENOTFOUND || rv == AW_ETOOBIG)
         rv = AW_OK; /* no usable registry for this zone: nothing to send */
@@ -325,9 +333,24 @@ static bool s_alert_active(const Anwang__Alert *a, const char *zone, int64_t now
     return false;
 }
 
+/* A cancel mark (identifier NUL) drops the alert just kept, which sorts right before it. */
+static void s_al_cancelled(s_al *al, const char *key, size_t idlen)
+{
+    if (al->n == 0)
+        return;
+    const char *id = al->v[al->n - 1]->down->alert->identifier;
+    if (strlen(id) == idlen && memcmp(id, key, idlen) == 0)
+        aw_codec_envelope_free(&al->v[--al->n]);
+}
+
 static int s_al_cb(void *arg, const void *key, size_t klen, const void *val, size_t vlen)
 {
     s_al *al = arg;
+    size_t idlen = strnlen(key, klen);
+    if (idlen < klen) {
+        s_al_cancelled(al, key, idlen);
+        return 0;
+    }
     Anwang__Envelope *env = NULL;
     if (aw_codec_envelope_decode(val, vlen, NULL, &env, NULL, 0) != AW_OK)
         return 0;
@@ -386,7 +409,73 @@ int aw_center_down_snapshot_txn(aw_txn_t *txn, aw_center_db_t *db, const char *e
     return rv;
 }
 
+/* ------------------------------------------------------------ fan-out */
+
+/* The ids of every edge in `edges`. */
+typedef struct s_ids {
+    char **v;
+    size_t n, cap;
+    int rv;
+} s_ids;
+
+static void s_ids_free(s_ids *ids)
+{
+    for (size_t i = 0; i < ids->n; i++)
+        free(ids->v[i]);
+    free(ids->v);
+    *ids = (s_ids){0};
+}
+
+static int s_ids_cb(void *arg, const void *key, size_t klen, const void *val, size_t vlen)
+{
+    s_ids *ids = arg;
+    (void)val, (void)vlen;
+    if (ids->n == ids->cap) {
+        size_t cap = ids->cap ? ids->cap * 2 : 16;
+        char **v = realloc(ids->v, cap * sizeof *v);
+        if (v == NULL)
+            return ids->rv = AW_ENOMEM, 1;
+        ids->v = v;
+        ids->cap = cap;
+    }
+    if ((ids->v[ids->n] = strndup(key, klen)) == NULL)
+        return ids->rv = AW_ENOMEM, 1;
+    ids->n++;
+    return 0;
+}
+
+int aw_center_edges_each_txn(aw_txn_t *txn, aw_center_db_t *db, aw_center_edge_fn fn, void *arg)
+{
+    s_ids ids = {0};
+    int rv =
+        aw_txn_scan(txn, aw_center_db_table(db, AW_CT_EDGES), NULL, 0, NULL, 0, s_ids_cb, &ids);
+    if (rv == AW_OK)
+        rv = ids.rv;
+    for (size_t i = 0; rv == AW_OK && i < ids.n; i++) {
+        aw_center_edge_row row;
+        if (!aw_center_edge_id_ok(ids.v[i]))
+            continue;
+        rv = aw_center_edge_row_get(txn, db, ids.v[i], &row);
+        if (rv == AW_ECORRUPT) {
+            rv = AW_OK; /* a damaged row must not hold back the other edges' fan-out */
+            continue;
+        }
+        if (rv == AW_OK)
+            rv = fn(arg, txn, ids.v[i], &row);
+    }
+    s_ids_free(&ids);
+    return rv;
+}
+
 /* ------------------------------------------------------------ stored state */
+
+int aw_center_registry_put_txn(aw_txn_t *txn, aw_center_db_t *db, const char *json, size_t len)
+{
+    if (json == NULL || len == 0)
+        return AW_EINVAL;
+    return aw_txn_put(txn, aw_center_db_table(db, AW_CT_REGISTRY), AW_CENTER_REGISTRY_KEY,
+                      strlen(AW_CENTER_REGISTRY_KEY), json, len);
+}
 
 int aw_center_registry_put(aw_center_db_t *db, const char *json, size_t len)
 {
@@ -398,33 +487,59 @@ int aw_center_registry_put(aw_center_db_t *db, const char *json, size_t len)
     aw_txn_t *txn = NULL;
     rv = aw_store_begin(aw_center_db_store(db), &txn);
     if (rv == AW_OK)
-        rv = aw_txn_put(txn, aw_center_db_table(db, AW_CT_REGISTRY), AW_CENTER_REGISTRY_KEY,
-                        strlen(AW_CENTER_REGISTRY_KEY), json, len);
+        rv = aw_center_registry_put_txn(txn, db, json, len);
     if (rv == AW_OK)
         return aw_txn_commit(&txn);
     aw_txn_abort(&txn);
     return rv;
 }
 
-int aw_center_alert_put(aw_center_db_t *db, const Anwang__Alert *alert)
+/* Packs @p body as the Envelope{Down} that `alerts` stores (seq 1, epoch 0). */
+static int s_alert_store(aw_txn_t *txn, aw_center_db_t *db, const void *key, size_t klen,
+                         const Anwang__Down *body)
 {
-    Anwang__Down d = ANWANG__DOWN__INIT;
     uint8_t *buf = NULL;
     size_t len = 0;
+    int rv = s_encode(body, 1, 0, &buf, &len);
+    if (rv == AW_OK)
+        rv = aw_txn_put(txn, aw_center_db_table(db, AW_CT_ALERTS), key, klen, buf, len);
+    free(buf);
+    return rv;
+}
+
+int aw_center_alert_put_txn(aw_txn_t *txn, aw_center_db_t *db, const Anwang__Alert *alert)
+{
+    Anwang__Down d = ANWANG__DOWN__INIT;
     if (alert == NULL || alert->identifier == NULL)
         return AW_EINVAL;
     d.body_case = ANWANG__DOWN__BODY_ALERT;
     d.alert = (Anwang__Alert *)alert;
-    int rv = s_encode(&d, 1, 0, &buf, &len);
+    return s_alert_store(txn, db, alert->identifier, strlen(alert->identifier), &d);
+}
+
+int aw_center_alert_put(aw_center_db_t *db, const Anwang__Alert *alert)
+{
     aw_txn_t *txn = NULL;
+    int rv = aw_store_begin(aw_center_db_store(db), &txn);
     if (rv == AW_OK)
-        rv = aw_store_begin(aw_center_db_store(db), &txn);
-    if (rv == AW_OK)
-        rv = aw_txn_put(txn, aw_center_db_table(db, AW_CT_ALERTS), alert->identifier,
-                        strlen(alert->identifier), buf, len);
-    free(buf);
+        rv = aw_center_alert_put_txn(txn, db, alert);
     if (rv == AW_OK)
         return aw_txn_commit(&txn);
     aw_txn_abort(&txn);
     return rv;
+}
+
+int aw_center_alert_cancel_put_txn(aw_txn_t *txn, aw_center_db_t *db,
+                                   const Anwang__AlertCancel *cancel)
+{
+    Anwang__Down d = ANWANG__DOWN__INIT;
+    char key[AW_CENTER_KEY_MAX];
+    if (cancel == NULL || cancel->identifier == NULL ||
+        strlen(cancel->identifier) >= sizeof key - 1)
+        return AW_EINVAL;
+    size_t idlen = strlen(cancel->identifier);
+    memcpy(key, cancel->identifier, idlen + 1); /* identifier NUL */
+    d.body_case = ANWANG__DOWN__BODY_ALERT_CANCEL;
+    d.alert_cancel = (Anwang__AlertCancel *)cancel;
+    return s_alert_store(txn, db, key, idlen + 1, &d);
 }

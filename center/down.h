@@ -24,6 +24,7 @@
 #include "anwang.pb-c.h"
 #include "aw_err.h"
 #include "db.h"
+#include "registry.h"
 
 /**
  * Queues @p body (borrowed; a Down built with ANWANG__DOWN__INIT whose body
@@ -67,7 +68,8 @@ typedef struct aw_snapshot_report {
  * @p txn: the zone's extract of the county registry (when one is stored
  * and has that zone), every event of each open hazard (reported, not
  * closed) whose site lies in the zone, and each active alert (not a
- * Cancel, not expired at @p now_ms) whose area meets the zone.
+ * Cancel, not cancelled (aw_center_alert_cancel_put_txn()), not expired
+ * at @p now_ms) whose area meets the zone.
  * @p report (may be NULL) gets the counts. Stored entries that do not
  * decode are left out. Returns AW_OK, AW_ENOMEM or a store error.
  */
@@ -94,10 +96,59 @@ int aw_center_down_read(aw_center_db_t *db, const char *edge_id, uint64_t epoch,
 int aw_center_registry_put(aw_center_db_t *db, const char *json, size_t len);
 
 /**
+ * Queues Down{registry = RegistrySnapshot{version, zone, zone extract of
+ * @p reg}} for (@p edge_id, @p epoch) inside @p txn (the snapshot uses it
+ * too). @p reg is borrowed. *seq (may be NULL) gets the seq. Returns AW_OK,
+ * AW_ENOTFOUND (@p zone is not a zone of @p reg: nothing queued),
+ * AW_EINVAL, AW_ENOMEM or a store error.
+ */
+int aw_center_down_registry_txn(aw_txn_t *txn, aw_center_db_t *db, const char *edge_id,
+                                uint64_t epoch, const aw_registry_t *reg, const char *zone,
+                                uint64_t *seq);
+
+/**
+ * Called by aw_center_edges_each_txn() for each known edge with its row
+ * (borrowed for the call). It may queue Downs in @p txn. Non-AW_OK stops
+ * the walk and is returned.
+ */
+typedef int (*aw_center_edge_fn)(void *arg, aw_txn_t *txn, const char *edge_id,
+                                 const aw_center_edge_row *row);
+
+/**
+ * Calls @p fn for every edge of `edges` (those that ever said Hello or
+ * were registered), in id order, inside @p txn: the walk of a fan-out.
+ * Rows that do not decode are skipped, so one damaged row does not hold
+ * back the others. Returns AW_OK, AW_ENOMEM, a store error, or what @p fn
+ * returned.
+ */
+int aw_center_edges_each_txn(aw_txn_t *txn, aw_center_db_t *db, aw_center_edge_fn fn, void *arg);
+
+/**
+ * Stores the county registry JSON under AW_CENTER_REGISTRY_KEY inside
+ * @p txn, as is: the caller has validated it. Returns AW_OK, AW_EINVAL
+ * (empty) or a store error.
+ */
+int aw_center_registry_put_txn(aw_txn_t *txn, aw_center_db_t *db, const char *json, size_t len);
+
+/**
  * Stores @p alert (borrowed, built with ANWANG__ALERT__INIT) in `alerts`
  * under its identifier, in the format the snapshot reads. Returns AW_OK,
  * AW_EINVAL (the codec refused it), AW_ENOMEM or a store error.
  */
 int aw_center_alert_put(aw_center_db_t *db, const Anwang__Alert *alert);
+
+/** Same inside @p txn. */
+int aw_center_alert_put_txn(aw_txn_t *txn, aw_center_db_t *db, const Anwang__Alert *alert);
+
+/**
+ * Marks alert @p cancel->identifier cancelled in `alerts`: stores the
+ * Envelope{Down{alert_cancel}} under the key "identifier NUL", which sorts
+ * right after the alert's own key. A snapshot leaves out an alert so
+ * marked. Inside @p txn. Returns AW_OK, AW_EINVAL (the codec refused it),
+ * AW_ENOMEM or a store error. Readers of `alerts` that want the alerts
+ * only skip keys that hold a NUL.
+ */
+int aw_center_alert_cancel_put_txn(aw_txn_t *txn, aw_center_db_t *db,
+                                   const Anwang__AlertCancel *cancel);
 
 #endif

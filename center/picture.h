@@ -15,15 +15,33 @@
  * | `pic_items` | site NUL item                     | active points per level (GB 51108)       |
  * | `pic_haz`   | hazard id                         | hazard summary: site, sector, level,     |
  * |             |                                   | status, deadline, overdue, notified      |
- * | `history`   | device NUL metric NUL time(8)     | value (reading bytes as sent)            |
+ * | `history`   | device NUL metric NUL ~time(8)    | the reading's value, typed (see .c)      |
  * | `alarm_log` | time(8) alarm id                  | last event of a cleared alarm (7 days)   |
  * | `pic_meta`  | "built"                           | registry version the nodes were built on |
+ *
+ * Times in keys sort in time order; history's is inverted (~), so a
+ * device's rows read newest first. Every row format is in picture.c.
  *
  * The node rows are the picture: GET reads them, never recomputes. A site's
  * colour is aw_grade_site() of its static risk, its items (aw_grade_item()
  * over pic_items) and its open hazards; any other node's colour is the
  * highest colour of the sites beneath it (each node keeps how many sites
  * below it have each colour, so a change walks up the path once).
+ *
+ * State vs. counts: pic_dev, pic_points, pic_items and pic_haz are kept for
+ * every record, whether or not the registry knows its device or site; only
+ * the node rows count what the registry in use knows. So a registry that
+ * adds a device or site shows its past at the next rebuild, and a record
+ * the registry does not know is never an error (an error from the hook
+ * would abort the whole batch).
+ *
+ * Devices: online = a reading came and it is not stale; stale = a
+ * DEVICE_STALE came and no reading newer than its last_seen_ms since (a
+ * STALE whose last_seen_ms is older than a reading in `latest` is ignored;
+ * `latest` is written at the end of each merge, so a reading in the same
+ * merge as the STALE is only seen by its time when it comes next). A
+ * reading costs one get (pic_dev) and one put (history); pic_dev and the
+ * node rows are written only on a transition.
  *
  * Single-threaded: the center's loop thread. Reads take a read transaction
  * from the caller.
@@ -62,7 +80,13 @@ void aw_picture_use_registry(aw_picture_t *self, const aw_registry_t *reg);
  * Recomputes every node row from the state tables (pic_dev, pic_items,
  * pic_haz) for the current registry, inside @p txn, and records the
  * registry version in pic_meta. Used when the registry changes and at
- * start-up when pic_meta does not match.
+ * start-up when pic_meta does not match. The rows equal those the hook
+ * keeps incrementally. Overdue flags are state (set by the scan and by
+ * aw_picture_hazard_changed()), so @p now_ms changes nothing here. With no
+ * registry the node rows are deleted. While pic_meta does not name the
+ * registry in use (not rebuilt for it yet, or the rebuild was rolled back)
+ * the hook keeps the state tables only; it reads pic_meta in its own
+ * transaction, so nothing in memory can go stale.
  */
 int aw_picture_rebuild(aw_picture_t *self, aw_txn_t *txn, int64_t now_ms);
 
@@ -82,9 +106,19 @@ int aw_picture_on_record(void *arg, aw_txn_t *txn, const aw_center_origin *from,
  * Re-folds hazard @p hazard_id from the `hazards` table and moves its
  * summary and the node counts (open / overdue per level, site colour) to
  * what the fold says now. Call after adding events to a hazard in @p txn.
+ * Overdue: aw_hazard_overdue() at @p now_ms, or still assigned/rectifying
+ * at the deadline an earlier call or scan found overdue (time only moves
+ * on). The overdue-notified flag is kept. AW_OK when the hazard has no
+ * events; AW_EINVAL for a NULL or empty id.
  */
 int aw_picture_hazard_changed(aw_picture_t *self, aw_txn_t *txn, const char *hazard_id,
                               int64_t now_ms);
+
+/**
+ * Sets the clock the hook uses to judge overdue when a hazard event
+ * arrives (NULL = CLOCK_REALTIME, the default). @p arg is borrowed.
+ */
+void aw_picture_set_clock(aw_picture_t *self, int64_t (*now_ms)(void *arg), void *arg);
 
 /** Called for each hazard that became overdue; the ledger adds its notify. */
 typedef int (*aw_picture_overdue_fn)(void *arg, aw_txn_t *txn, const char *hazard_id);
@@ -100,7 +134,8 @@ int aw_picture_overdue_scan(aw_picture_t *self, aw_txn_t *txn, int64_t now_ms,
 /**
  * Deletes history rows older than now_ms − keep_ms and alarm_log rows older
  * than 7 days, at most @p max_rows per call (the loop calls it again while
- * *deleted == max_rows), in its own transaction.
+ * *deleted == max_rows), in its own transaction (none may be open in this
+ * thread). AW_EINVAL for max_rows 0 or keep_ms < 0.
  */
 int aw_picture_prune(aw_picture_t *self, int64_t now_ms, int64_t keep_ms, size_t max_rows,
                      size_t *deleted);
@@ -109,31 +144,46 @@ int aw_picture_prune(aw_picture_t *self, int64_t now_ms, int64_t keep_ms, size_t
 
 /**
  * GET /api/v1/picture: the tree under @p root (NULL = the county) to
- * @p depth levels. *out is the caller's (json_decref). AW_ENOTFOUND for an
- * unknown root or no registry.
+ * @p depth levels (0..4, else AW_EINVAL). *out is the caller's
+ * (json_decref). AW_ENOTFOUND for an unknown root or no registry.
  */
 int aw_picture_tree_json(aw_picture_t *self, aw_txn_t *txn, const char *root, int depth,
                          int64_t now_ms, json_t **out);
 
-/** GET /api/v1/devices/<id>: @p metric NULL = all; @p limit per metric. */
+/**
+ * GET /api/v1/devices/<id>: @p metric NULL = all; @p limit (1..10000, else
+ * AW_EINVAL) per metric. latest and last_seen come from `latest`, history
+ * newest first. A device the registry does not know but that has sent
+ * data is shown with kind/site/zone/interval_s null; AW_ENOTFOUND when
+ * neither knows it.
+ */
 int aw_picture_device_json(aw_picture_t *self, aw_txn_t *txn, const char *id, const char *metric,
                            size_t limit, json_t **out);
 
 /** The alarm of aw_picture_alarms_json(). */
 typedef struct aw_alarm_query {
-    bool all;           /**< also alarms cleared in the last 7 days */
-    const char *root;   /**< grid subtree, NULL = all */
-    int min_level;      /**< aw_level; 0 = any */
+    bool all;         /**< also alarms cleared in the last 7 days */
+    const char *root; /**< grid subtree, NULL = all */
+    int min_level;    /**< aw_level; 0 = any */
 } aw_alarm_query;
 
-/** GET /api/v1/alarms. */
+/**
+ * GET /api/v1/alarms: active alarms from `alarms` (and with q->all the
+ * cleared ones of alarm_log, `active: false`, `level` = the level before
+ * the clear), newest event first. `acknowledged` / `ack_by`: the last
+ * event is an ALARM_ACKNOWLEDGED (a later escalation needs a new ack).
+ * AW_EINVAL for min_level outside 0..4.
+ */
 int aw_picture_alarms_json(aw_picture_t *self, aw_txn_t *txn, const aw_alarm_query *q,
                            json_t **out);
 
-/** Which hazards aw_picture_hazards_each() visits; zero = all. */
+/**
+ * Which hazards aw_picture_hazards_each() visits (a NULL filter = all).
+ * Hazards without an accepted report are never visited.
+ */
 typedef struct aw_hazard_filter {
     const char *root;   /**< site under this grid path */
-    int status;         /**< -1 any; -2 open (not closed); else aw_hazard_status */
+    int status;         /**< -1 (or 0) any; -2 open (not closed); else aw_hazard_status */
     int level;          /**< -1 any; else Anwang__HazardLevel */
     const char *sector; /**< NULL any */
     bool overdue_only;
@@ -148,16 +198,19 @@ int aw_picture_hazards_each(aw_picture_t *self, aw_txn_t *txn, const aw_hazard_f
 
 /** Whole-county totals for /metrics and /api/v1/status. */
 typedef struct aw_picture_totals {
-    unsigned alarms[5];        /**< active alarms per aw_level */
-    unsigned open[2];          /**< open hazards per Anwang__HazardLevel */
-    unsigned overdue[2];       /**< overdue hazards per Anwang__HazardLevel */
+    unsigned alarms[5];  /**< active alarms per aw_level */
+    unsigned open[2];    /**< open hazards per Anwang__HazardLevel */
+    unsigned overdue[2]; /**< overdue hazards per Anwang__HazardLevel */
     unsigned devices, online, stale;
     uint64_t readings_applied; /**< since start (in memory) */
 } aw_picture_totals;
 
 int aw_picture_totals_get(aw_picture_t *self, aw_txn_t *txn, aw_picture_totals *out);
 
-/** Which edge holds alarm @p alarm_id (from `alarms`); AW_ENOTFOUND when not active. */
+/**
+ * Which edge holds alarm @p alarm_id (from `alarms`); AW_ENOTFOUND when not
+ * active, AW_ERANGE when @p cap is too small.
+ */
 int aw_picture_alarm_edge(aw_picture_t *self, aw_txn_t *txn, const char *alarm_id, char *edge,
                           size_t cap);
 

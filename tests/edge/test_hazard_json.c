@@ -1,4 +1,4 @@
-/* Tests for edge/hazard_json: hazard reports and lifecycle events from JSON,
+/* Tests for ledger/hazard_json: hazard reports and lifecycle events from JSON,
  * events and states to JSON, RFC 3339 times (SPEC §6, §8).
  *
  * The first test is the usage example: a field terminal's report becomes an

@@ -1,4 +1,4 @@
-/* libFuzzer target: the readers of edge/hazard_json.
+/* libFuzzer target: the readers of ledger/hazard_json.
  *
  * Input layout: the first byte picks the mode, the rest is the JSON payload.
  *  - bit 0 of the first byte: 0 → aw_hazard_report_from_json(), 1 →
