@@ -25,6 +25,8 @@
  * |            |                                       | the alarm's last event (active only)    |
  * | `alerts`   | identifier                            | encoded Envelope{Down{alert}} (seq and  |
  * |            |                                       | epoch ignored); see aw_center_alert_put |
+ * |            | identifier NUL                        | Envelope{Down{alert_cancel}}: the alert |
+ * |            |                                       | was cancelled (snapshots leave it out)  |
  * | `registry` | "county" (AW_CENTER_REGISTRY_KEY)     | the county registry JSON (SPEC §1)      |
  *
  * Lanes are 0 (urgent) and 1 (bulk), as aw_lane and the wire enum.
