@@ -70,4 +70,48 @@ int aw_cli_center_status(const aw_cli_cmd *cmd, int argc, char **argv);
 extern const char aw_cli_edge_status_help[];
 int aw_cli_edge_status(const aw_cli_cmd *cmd, int argc, char **argv);
 
+/* Over the center's HTTP API (cli_api.c, cli_hazards.c, cli_alerts.c; cli_http.h). */
+extern const char aw_cli_picture_help[];
+int aw_cli_picture(const aw_cli_cmd *cmd, int argc, char **argv);
+extern const char aw_cli_edges_help[];
+int aw_cli_edges(const aw_cli_cmd *cmd, int argc, char **argv);
+extern const char aw_cli_device_help[];
+int aw_cli_device(const aw_cli_cmd *cmd, int argc, char **argv);
+extern const char aw_cli_alarms_help[];
+int aw_cli_alarms(const aw_cli_cmd *cmd, int argc, char **argv);
+extern const char aw_cli_alarm_ack_help[];
+int aw_cli_alarm_ack(const aw_cli_cmd *cmd, int argc, char **argv);
+extern const char aw_cli_hazards_help[];
+int aw_cli_hazards(const aw_cli_cmd *cmd, int argc, char **argv);
+extern const char aw_cli_hazards_show_help[];
+int aw_cli_hazards_show(const aw_cli_cmd *cmd, int argc, char **argv);
+extern const char aw_cli_hazards_report_help[];
+int aw_cli_hazards_report(const aw_cli_cmd *cmd, int argc, char **argv);
+extern const char aw_cli_alerts_help[];
+int aw_cli_alerts(const aw_cli_cmd *cmd, int argc, char **argv);
+extern const char aw_cli_alert_show_help[];
+int aw_cli_alert_show(const aw_cli_cmd *cmd, int argc, char **argv);
+extern const char aw_cli_alert_issue_help[];
+int aw_cli_alert_issue(const aw_cli_cmd *cmd, int argc, char **argv);
+extern const char aw_cli_alert_cancel_help[];
+int aw_cli_alert_cancel(const aw_cli_cmd *cmd, int argc, char **argv);
+extern const char aw_cli_drill_help[];
+int aw_cli_drill(const aw_cli_cmd *cmd, int argc, char **argv);
+extern const char aw_cli_registry_import_help[];
+int aw_cli_registry_import(const aw_cli_cmd *cmd, int argc, char **argv);
+extern const char aw_cli_registry_export_help[];
+int aw_cli_registry_export(const aw_cli_cmd *cmd, int argc, char **argv);
+extern const char aw_cli_status_help[];
+int aw_cli_status(const aw_cli_cmd *cmd, int argc, char **argv);
+
+/* The hazard lifecycle events share one handler, which reads the op from the
+ * command's name ("hazards assign" -> assign). */
+extern const char aw_cli_hazards_assign_help[];
+extern const char aw_cli_hazards_start_help[];
+extern const char aw_cli_hazards_rectified_help[];
+extern const char aw_cli_hazards_verify_help[];
+extern const char aw_cli_hazards_notify_help[];
+extern const char aw_cli_hazards_note_help[];
+int aw_cli_hazards_event(const aw_cli_cmd *cmd, int argc, char **argv);
+
 #endif

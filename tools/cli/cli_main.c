@@ -15,11 +15,51 @@
 #endif
 
 /* Every command, in the order `anwang --help` lists them; a group is
- * listed where its first command appears. The HTTP API commands go in the
- * same table, e.g. {"picture", "Situational picture", ...}, {"alarm ack",
- * "Situational picture", ...}, {"hazards report", "Hazard ledger", ...},
- * {"registry import", "Registry", ...}, {"status", "Replication and health", ...}. */
+ * listed where its first command appears. */
 static const aw_cli_cmd s_cmds[] = {
+    {"picture", "Situational picture",
+     "the county as a coloured tree: alarms, hazards, devices, links", aw_cli_picture_help,
+     aw_cli_picture},
+    {"alarms", "Situational picture", "list active (or recent) alarms", aw_cli_alarms_help,
+     aw_cli_alarms},
+    {"alarm ack", "Situational picture", "acknowledge an alarm (down to its edge)",
+     aw_cli_alarm_ack_help, aw_cli_alarm_ack},
+    {"device", "Situational picture", "one device: state, latest readings, history",
+     aw_cli_device_help, aw_cli_device},
+    {"hazards", "Hazard ledger", "list hazards (filters: status, level, overdue, ...)",
+     aw_cli_hazards_help, aw_cli_hazards},
+    {"hazards show", "Hazard ledger", "one hazard with its ledger, rejected events and reasons",
+     aw_cli_hazards_show_help, aw_cli_hazards_show},
+    {"hazards report", "Hazard ledger", "report a new hazard", aw_cli_hazards_report_help,
+     aw_cli_hazards_report},
+    {"hazards assign", "Hazard ledger", "assign: unit, person, deadline (交办)",
+     aw_cli_hazards_assign_help, aw_cli_hazards_event},
+    {"hazards start", "Hazard ledger", "rectification started", aw_cli_hazards_start_help,
+     aw_cli_hazards_event},
+    {"hazards rectified", "Hazard ledger", "rectified, with evidence",
+     aw_cli_hazards_rectified_help, aw_cli_hazards_event},
+    {"hazards verify", "Hazard ledger", "verify: --ok closes (销号), --fail sends back",
+     aw_cli_hazards_verify_help, aw_cli_hazards_event},
+    {"hazards notify", "Hazard ledger", "record a notification (通报)", aw_cli_hazards_notify_help,
+     aw_cli_hazards_event},
+    {"hazards note", "Hazard ledger", "add a note", aw_cli_hazards_note_help, aw_cli_hazards_event},
+    {"alerts", "Alerts and drills", "list alerts and drills", aw_cli_alerts_help, aw_cli_alerts},
+    {"alert show", "Alerts and drills", "one alert with its delivery report",
+     aw_cli_alert_show_help, aw_cli_alert_show},
+    {"alert issue", "Alerts and drills", "issue a CAP alert to an area", aw_cli_alert_issue_help,
+     aw_cli_alert_issue},
+    {"alert cancel", "Alerts and drills", "cancel an alert or drill", aw_cli_alert_cancel_help,
+     aw_cli_alert_cancel},
+    {"drill", "Alerts and drills", "start a drill (an alert with status Exercise)",
+     aw_cli_drill_help, aw_cli_drill},
+    {"registry import", "Registry", "send a registry file to the center (admin)",
+     aw_cli_registry_import_help, aw_cli_registry_import},
+    {"registry export", "Registry", "fetch the center's registry as JSON",
+     aw_cli_registry_export_help, aw_cli_registry_export},
+    {"status", "Replication and health", "the center's health, over the API", aw_cli_status_help,
+     aw_cli_status},
+    {"edges", "Replication and health", "every edge as the center sees it: link, backlog, skew",
+     aw_cli_edges_help, aw_cli_edges},
     {"center status", "Replication and health",
      "per-edge replication state, read from the center's data dir", aw_cli_center_status_help,
      aw_cli_center_status},
@@ -43,15 +83,24 @@ static const char s_outro[] =
     "  -h, --help        this help\n"
     "  -V, --version     the version\n"
     "\n"
+    "The center's API: --api URL or $ANWANG_API (default http://127.0.0.1:8080); token\n"
+    "--token T or $ANWANG_TOKEN, else $ANWANG_TOKEN_VIEWER / _OPERATOR / _ADMIN by what\n"
+    "the command needs, so after '. demo-county/env' the commands just work.\n"
+    "\n"
     "Examples\n"
-    "  anwang keygen rongjiawan-1 --zone yueyang/rongjiawan --out /etc/anwang/keys\n"
-    "  anwang center status --data /var/lib/anwang/center\n"
-    "  anwang edge status coap://127.0.1.1:5683\n"
+    "  . demo-county/env; anwang picture\n"
+    "  anwang alarms --root yueyang/rongjiawan --level orange\n"
+    "  anwang hazards --status open --overdue\n"
+    "  anwang hazards show center-0195520b3f000000\n"
+    "  anwang drill --event \"evacuation drill\" --area yueyang/rongjiawan\n"
+    "  anwang registry import county.json\n"
     "  anwang edge status coap://127.0.1.1:5683 --json | jq .backlog\n"
+    "  anwang keygen rongjiawan-1 --zone yueyang/rongjiawan --out /etc/anwang/keys\n"
     "\n"
     "Read commands take --json: stable keys, for scripts. Exit codes (sysexits.h): 0 ok,\n"
-    "64 usage, 65 bad data, 66 missing input, 69 unreachable, 73 cannot create, 77 no\n"
-    "permission, 70 internal error.\n";
+    "64 usage, 65 bad data (the center refused it: 400, 409), 66 missing input or not\n"
+    "found (404), 69 unreachable, 73 cannot create, 77 no permission (401, 403), 70\n"
+    "internal or center error.\n";
 
 void aw_cli_help(const aw_cli_cmd *cmd)
 {
@@ -99,7 +148,7 @@ static void s_list(FILE *f, const char *prefix)
             if (!header)
                 fprintf(f, "\n%s\n", c->group);
             header = true;
-            fprintf(f, "  %-16s  %s\n", c->name, c->summary);
+            fprintf(f, "  %-17s  %s\n", c->name, c->summary);
         }
     }
     fputc('\n', f);

@@ -42,9 +42,9 @@ bool aw_cli_out_color(void)
 
 const char *aw_cli_sgr(aw_cli_style s)
 {
-    static const char *const codes[] = {"",         "\033[32m", "\033[31m",
-                                        "\033[33m", "\033[1m",  "\033[2m"};
-    if (!s_color || s < AW_CLI_PLAIN || s > AW_CLI_DIM)
+    static const char *const codes[] = {"",        "\033[32m", "\033[31m",       "\033[33m",
+                                        "\033[1m", "\033[2m",  "\033[38;5;208m", "\033[34m"};
+    if (!s_color || s < AW_CLI_PLAIN || s > AW_CLI_BLUE)
         return "";
     return codes[s];
 }

@@ -40,6 +40,8 @@ typedef enum aw_cli_style {
     AW_CLI_YELLOW,
     AW_CLI_BOLD,
     AW_CLI_DIM,
+    AW_CLI_ORANGE, /**< 256-colour orange (picture colour "orange") */
+    AW_CLI_BLUE,
 } aw_cli_style;
 
 /** The escape sequence that starts @p s; "" when colours are off or for PLAIN. */
