@@ -22,6 +22,7 @@ PACKAGES=(
   libcriterion-dev                  # unit tests
   # test and benchmark tools
   faketime mosquitto mosquitto-clients wrk iproute2 procps psmisc curl jq
+  nodejs                            # dashboard tests (node --test)
 )
 
 missing=()

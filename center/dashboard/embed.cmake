@@ -1,7 +1,9 @@
-# Embeds the dashboard's files (index.html, app.js, style.css) into the
+# Embeds the dashboard's files (index.html, style.css, the ES modules) into the
 # daemon as C arrays, so `GET /` needs nothing on disk. Sets AW_DASHBOARD_C.
 set(AW_DASHBOARD_DIR ${CMAKE_CURRENT_LIST_DIR})
-set(AW_DASHBOARD_FILES index.html app.js style.css)
+set(AW_DASHBOARD_FILES
+    index.html style.css app.js api.js dom.js format.js widgets.js
+    picture.js alarms.js hazards.js alerts.js edges.js)
 set(AW_DASHBOARD_C ${CMAKE_CURRENT_BINARY_DIR}/dashboard_assets.c)
 string(REPLACE ";" "," _files "${AW_DASHBOARD_FILES}")
 set(_deps)
