@@ -16,11 +16,17 @@
  * cannot do that, they only detect a silent center. */
 #define S_ZMTP_IVL_MS     5000
 #define S_ZMTP_TIMEOUT_MS 15000
+/* libzmq 4.3.4 does not dial again after the center refused the CURVE
+ * handshake (the session ends for good): a box installed before its
+ * certificate reached the center's allow-list would stay offline until a
+ * restart. With no connection this long, the transport dials afresh. */
+#define S_REDIAL_MS 20000
 
 struct aw_transport {
     zsock_t *sock;
     zcert_t *cert;
     char *endpoint;
+    int64_t link_ms; /* last time a connection was up or dialled (0 = not yet) */
 };
 
 /* zmq's -1/errno, converted at its border. */
@@ -161,6 +167,25 @@ static int s_recv_one(aw_transport_t *t, aw_uplink_t *u, int64_t now)
     return AW_OK;
 }
 
+/* Dials again on the same socket (its fd stays) when no connection came
+ * for S_REDIAL_MS while the uplink waits for one. */
+static void s_redial_if_stuck(aw_transport_t *t, const aw_uplink_t *u, int ev, int64_t now)
+{
+    if ((ev & ZMQ_POLLOUT) || aw_uplink_state_get(u) != AW_UPLINK_DOWN || t->link_ms == 0) {
+        t->link_ms = now;
+        return;
+    }
+    if (now - t->link_ms < S_REDIAL_MS)
+        return;
+    aw_warn("uplink: no connection to %s for %d s (refused handshake? is this edge's "
+            "certificate in the center's allow-list?): dialling again",
+            t->endpoint, S_REDIAL_MS / 1000);
+    zsock_disconnect(t->sock, "%s", t->endpoint);
+    if (zsock_connect(t->sock, "%s", t->endpoint) != 0)
+        aw_error("uplink: cannot connect to %s: %s", t->endpoint, zmq_strerror(zmq_errno()));
+    t->link_ms = now;
+}
+
 /* True when the uplink waits to reconnect and may do so now. */
 static bool s_may_connect(const aw_uplink_t *u, int64_t now)
 {
@@ -185,6 +210,7 @@ int aw_transport_process(aw_transport_t *self, aw_uplink_t *u, int64_t now_ms)
             aw_uplink_connected(u, now_ms);
             continue;
         }
+        s_redial_if_stuck(self, u, ev, now_ms);
         return AW_OK;
     }
 }

@@ -232,6 +232,35 @@ Test(center_security, a_removed_certificate_is_refused_on_the_next_connect)
     tc_cleanup(&c);
 }
 
+/* A box installed before its certificate reached the center: libzmq 4.3.4
+ * ends the session on a refused CURVE handshake and never dials again, so
+ * the transport redials by itself (transport.c S_REDIAL_MS). */
+Test(center_security, an_edge_refused_before_its_certificate_was_allowed_gets_in_without_restart)
+{
+    tc_center c;
+    tc_edge e;
+    char pub[256], dir[192];
+    s_start(&c, 7, 17707);
+    tc_path cert = tc_edge_cert(&c, "edge-late", "edge-late", NULL, false);
+    tc_start(&c);
+    cr_assert(tc_log_wait(&c, "serving on", 10000));
+    snprintf(dir, sizeof dir, "%s/edge-late", c.dir);
+    tc_edge_start(&e, &c, dir, "edge-late", cert.path);
+    tc_edge_fill(&e, AW_LANE_BULK, 10);
+    cr_assert(tc_log_wait(&c, "unknown CURVE key", 15000), "the unknown key is refused first");
+    cr_assert_not(tc_edge_up(&e));
+
+    zcert_t *z = zcert_load(cert.path);
+    snprintf(pub, sizeof pub, "%s/edge-late.cert", c.allow);
+    cr_assert_eq(zcert_save_public(z, pub), 0);
+    zcert_destroy(&z);
+    cr_assert(tc_edge_run(&e, 90000, tc_edge_all_acked),
+              "admitted once its certificate is allowed, and its records applied");
+    tc_edge_stop(&e);
+    cr_assert_eq(WEXITSTATUS(tc_stop(&c, 10000)), 0);
+    tc_cleanup(&c);
+}
+
 /* ------------------------------------------------------------ bad envelopes */
 
 Test(center_security, oversize_and_malformed_envelopes_are_refused_and_the_session_goes_on)
