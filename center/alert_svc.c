@@ -900,7 +900,7 @@ static void s_report_device(s_report *r, const char *edge, const char *dev, size
         d->delivered = true;
         return;
     }
-    json_t *f = json_pack("{s:s%, s:s, s:i, s:s%, s:o}", "device", dev, dlen, "edge", edge,
+    json_t *f = json_pack("{s:s%, s:s, s:I, s:s%, s:o}", "device", dev, dlen, "edge", edge,
                           "attempts", (json_int_t)rc->attempts, "detail", rc->detail,
                           rc->detail_len, "time", s_time_json(rc->time_ms));
     if (f == NULL)

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "config.h"
+#include "http.h"
 #include "log.h"
 
 static bool s_id_char(char c)
@@ -45,6 +46,24 @@ static int s_parse_bind(const char *text, void *field, char *msg, size_t len)
     return AW_OK;
 }
 
+/* "" (no HTTP API) or ADDRESS:PORT, IPv6 as [ADDRESS]:PORT. */
+static int s_parse_http_bind(const char *text, void *field, char *msg, size_t len)
+{
+    if (*text && aw_http_bind_check(text) != AW_OK) {
+        snprintf(msg, len,
+                 "\"%s\" is not ADDRESS:PORT with a numeric address (e.g. 127.0.0.1:8080), or "
+                 "empty for no HTTP API",
+                 text);
+        return AW_EINVAL;
+    }
+    char *copy = strdup(text);
+    if (!copy)
+        return AW_ENOMEM;
+    free(*(char **)field); /* the default's copy */
+    *(char **)field = copy;
+    return AW_OK;
+}
+
 #define F(field) offsetof(aw_center_config, field)
 
 static const aw_cfg_key s_keys[] = {
@@ -73,6 +92,15 @@ static const aw_cfg_key s_keys[] = {
      "resend down-channel messages that saw no DownAck progress this long"},
     {"replication", "max_message", AW_CFG_SIZE, F(max_message), "4M", 64 << 10, 64 << 20, NULL,
      "largest envelope accepted from an edge (bigger ones are refused and logged)"},
+    {"http", "bind", AW_CFG_CUSTOM, F(http_bind), "", 0, 0, NULL,
+     "address:port of the HTTP API and dashboard, e.g. 127.0.0.1:8080 (empty: no HTTP API)",
+     s_parse_http_bind},
+    {"http", "tokens", AW_CFG_STRING, F(http_tokens), "/etc/anwang/tokens", 0, 0, NULL,
+     "the API's bearer tokens, one TOKEN ROLE NAME line each (SIGHUP re-reads it)"},
+    {"http", "max_body", AW_CFG_SIZE, F(http_max_body), "1M", 1 << 10, 16 << 20, NULL,
+     "largest request body (a registry import may have 16M)"},
+    {"history", "keep_days", AW_CFG_INT, F(keep_days), "30", 1, 3650, NULL,
+     "days of readings history kept for GET /api/v1/devices/<id>"},
     {"log", "level", AW_CFG_ENUM, F(log_level), "info", 0, 0, aw_log_level_names,
      "error, warn, info or debug (SIGHUP reloads it)"},
 };
@@ -95,6 +123,8 @@ static int s_check(const aw_center_config *c, const char *path, char *why, size_
         return s_fail(why, len, path, "[zmq] cert: must not be empty");
     if (!*c->allow_dir)
         return s_fail(why, len, path, "[zmq] allow_dir: must not be empty");
+    if (*c->http_bind && !*c->http_tokens)
+        return s_fail(why, len, path, "[http] tokens: must name the tokens file when bind is set");
     return AW_OK;
 }
 
@@ -116,6 +146,8 @@ void aw_center_config_free(aw_center_config *cfg)
     aw_config_free(s_keys, NKEYS, cfg);
     free(cfg->bind); /* AW_CFG_CUSTOM: ours to free */
     cfg->bind = NULL;
+    free(cfg->http_bind);
+    cfg->http_bind = NULL;
 }
 
 void aw_center_config_help(FILE *out)

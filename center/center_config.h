@@ -43,6 +43,12 @@ typedef struct aw_center_config {
     int64_t heartbeat_ms;    /**< ZMTP heartbeat interval on every connection */
     int64_t down_resend_ms;  /**< resend Downs without DownAck progress after this */
     uint64_t max_message;    /**< largest envelope accepted */
+    /* [http] */
+    char *http_bind;        /**< API listen address ADDRESS:PORT ("" = no HTTP API) */
+    char *http_tokens;      /**< the tokens file (TOKEN ROLE NAME lines) */
+    uint64_t http_max_body; /**< largest request body (the registry import: 16 MiB) */
+    /* [history] */
+    int64_t keep_days; /**< readings history kept this many days */
     /* [log] */
     int log_level; /**< aw_log_level */
 } aw_center_config;

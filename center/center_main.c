@@ -22,35 +22,49 @@ typedef struct s_args {
 
 static void s_usage(FILE *out)
 {
-    fprintf(out,
-            "usage: anwang-center [-c FILE] [--check-config]\n"
-            "       anwang-center --init-cert FILE\n"
-            "       anwang-center --help | --version\n"
-            "\n"
-            "The county center of anwang: township edges replicate their records to it over\n"
-            "ZeroMQ (ROUTER, CURVE always on); it applies each record exactly once into its\n"
-            "LMDB store and keeps a down channel to every edge.\n"
-            "\n"
-            "  -c, --config FILE     config file (default " AW_CENTER_CONFIG_PATH ")\n"
-            "      --check-config    validate the config, the certificate and the allow-list\n"
-            "      --init-cert FILE  make the center's certificate FILE (public) and\n"
-            "                        FILE_secret (mode 0600) unless FILE already has a secret\n"
-            "                        key; print its public key (Z85: the edges' center_key)\n"
-            "  -h, --help            this text and an example config\n"
-            "  -V, --version         the version\n"
-            "\n"
-            "Admitting an edge: on any machine run `anwang keygen NAME [--zone PATH]`, keep\n"
-            "NAME.cert_secret on the edge ([uplink] cert), and copy the public NAME.cert into\n"
-            "[zmq] allow_dir here. Its metadata edge-id (and zone) bind the key to the edge:\n"
-            "a Hello naming another edge is refused. Removing the file refuses the key at its\n"
-            "next connect (the folder is watched; SIGHUP re-reads it at once) and stops a\n"
-            "connected edge at its next message. Unknown keys fail the CURVE handshake.\n"
-            "\n"
-            "Signals: SIGTERM/SIGINT stop cleanly; SIGHUP reloads the log level and the\n"
-            "allow-list.\n"
-            "\n"
-            "Example config (every key with its default; [center] id is required):\n"
-            "\n");
+    fprintf(
+        out,
+        "usage: anwang-center [-c FILE] [--check-config]\n"
+        "       anwang-center --init-cert FILE\n"
+        "       anwang-center --help | --version\n"
+        "\n"
+        "The county center of anwang: township edges replicate their records to it over\n"
+        "ZeroMQ (ROUTER, CURVE always on); it applies each record exactly once into its\n"
+        "LMDB store and keeps a down channel to every edge.\n"
+        "\n"
+        "It keeps the county's situational picture, hazard ledger and alerts, and serves\n"
+        "them over HTTP when [http] bind is set: the JSON API under /api/v1/ (picture,\n"
+        "edges, devices, alarms, hazards, alerts, registry, status, audit; see API.md),\n"
+        "Prometheus text at /metrics and the dashboard at /. Every API call needs\n"
+        "`Authorization: Bearer TOKEN` with a token of the [http] tokens file, one\n"
+        "`TOKEN ROLE NAME` line each, e.g.\n"
+        "  3f9c0b7e5d2a41c8b6e0f1a2 operator li.wei\n"
+        "TOKEN: at least 16 printable characters (e.g. `openssl rand -hex 24`); ROLE:\n"
+        "viewer (reads), operator (+ hazards, alarm acks, alerts) or admin (+ registry\n"
+        "import, audit); NAME is recorded with each write. Import the registry first:\n"
+        "  curl -X PUT -H \"Authorization: Bearer $ADMIN\" -H 'Content-Type: application/json' \\\n"
+        "       --data-binary @registry.json http://127.0.0.1:8080/api/v1/registry\n"
+        "\n"
+        "  -c, --config FILE     config file (default " AW_CENTER_CONFIG_PATH ")\n"
+        "      --check-config    validate the config, the certificate and the allow-list\n"
+        "      --init-cert FILE  make the center's certificate FILE (public) and\n"
+        "                        FILE_secret (mode 0600) unless FILE already has a secret\n"
+        "                        key; print its public key (Z85: the edges' center_key)\n"
+        "  -h, --help            this text and an example config\n"
+        "  -V, --version         the version\n"
+        "\n"
+        "Admitting an edge: on any machine run `anwang keygen NAME [--zone PATH]`, keep\n"
+        "NAME.cert_secret on the edge ([uplink] cert), and copy the public NAME.cert into\n"
+        "[zmq] allow_dir here. Its metadata edge-id (and zone) bind the key to the edge:\n"
+        "a Hello naming another edge is refused. Removing the file refuses the key at its\n"
+        "next connect (the folder is watched; SIGHUP re-reads it at once) and stops a\n"
+        "connected edge at its next message. Unknown keys fail the CURVE handshake.\n"
+        "\n"
+        "Signals: SIGTERM/SIGINT stop cleanly; SIGHUP reloads the log level, the tokens\n"
+        "file and the allow-list.\n"
+        "\n"
+        "Example config (every key with its default; [center] id is required):\n"
+        "\n");
     aw_center_config_help(out);
 }
 
@@ -135,7 +149,7 @@ int main(int argc, char **argv)
     }
     aw_log_init("anwang-center", (aw_log_level)cfg.log_level);
     aw_center_t *center = NULL;
-    if (aw_center_new(&cfg, a.config, &center) != AW_OK) {
+    if (aw_center_new(&cfg, a.config, AW_VERSION, &center) != AW_OK) {
         aw_center_config_free(&cfg);
         aw_error("start-up failed");
         return 1;
