@@ -168,17 +168,16 @@ pick=$(jq -c '
    | [.devices[] | .id as $d | (.metrics // [])[] | select(.high.orange and .high.red)
       | {d: $d, m: .name, item: (.item // .name), u: .unit, o: .high.orange, r: .high.red}]
    | group_by(.item) | map(select((map(.d) | unique | length) >= 2)) | .[0] // empty
-   | {site: $s.path, risk: $s.risk, pts: (unique_by(.d) | .[0:2])}] | .[]' "$reg" |
-  head -n 1 | tr -d '\n')
+   | {site: $s.path, risk: $s.risk, pts: (unique_by(.d) | .[0:2])}] | first // empty' "$reg")
 owned=$(grep -v '^#' "$ANWANG_PSK_FILE" | awk '{print $3}' | tr ',' '\n')
 site=$(jq -r '.site' <<<"$pick" 2>/dev/null || true)
 if [ -z "$site" ] || grep -qx "$(jq -r '.pts[0].d' <<<"$pick")" <<<"$owned"; then
   bad "found a low-risk rongjiawan site with two devices on one item (pick: $pick)"
 else
   risk=$(jq -r '.risk' <<<"$pick")
-  post() { # device metric unit value
-    coap-client-notls -m post -t 110 -B 5 \
-      -e "[{\"n\":\"$1/$2\",\"u\":\"$3\",\"v\":$4}]" \
+  post() { # device metric unit value (coap-client 4.3.1 mangles some -e payloads: use -f)
+    printf '[{"n":"%s/%s","u":"%s","v":%s}]' "$1" "$2" "$3" "$4" >"$work/pack.json"
+    coap-client-notls -m post -t 110 -B 5 -f "$work/pack.json" \
       "coap://$AW_QS_EDGE_NET.1:$AW_QS_COAP_PORT/readings" >/dev/null 2>&1
   }
   drive() { # value expression in jq over a point (e.g. '(.o + .r) / 2')
