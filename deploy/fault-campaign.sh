@@ -6,7 +6,11 @@
 #  - a red alarm during a slow 300k-reading catch-up; a wiped edge store
 #    (new epoch); edge clock jumps of +1 day and -10 min;
 #  - AW_CENTER_KILL_CYCLES (default 200) SIGKILLs of anwang-center at random
-#    moments under load (tests/center/test_center_replication).
+#    moments under load (tests/center/test_center_replication);
+#  - AW_COUNTY_KILLS (default 200) SIGKILLs alternating between the three
+#    real edges and the real center of a county under devsim load
+#    (tests/edge/test_county_replication): every acked reading at the center
+#    exactly once.
 # Prints, per run: cycles, records, lost, duplicated, and the figures each
 # test logs; exits non-zero when any test failed.
 #
@@ -14,7 +18,7 @@
 #   AW_CENTER_KILL_CYCLES=50 AW_SANITIZE=OFF ./deploy/fault-campaign.sh
 #   AW_BUILD_DIR=/tmp/fc ./deploy/fault-campaign.sh
 #   AW_FAULT_LONG_CUT_S=60 ./deploy/fault-campaign.sh    shorter "long" cuts
-#   AW_CAMPAIGN_PARTS="kill" ./deploy/fault-campaign.sh  only some of: proxy faults kill
+#   AW_CAMPAIGN_PARTS="kill" ./deploy/fault-campaign.sh  only some of: proxy faults kill county
 #
 # Takes about 25 min on 2 cores (the 10 min cuts run as parallel as the
 # cores allow, each on its own 127.0.11.N and ports) plus the kill cycles.
@@ -23,9 +27,10 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=${AW_BUILD_DIR:-$root/build-fault-campaign}
 cycles=${AW_CENTER_KILL_CYCLES:-200}
+county_kills=${AW_COUNTY_KILLS:-200}
 sanitize=${AW_SANITIZE:-ON}
 jobs=${AW_TEST_JOBS:-$(nproc)}
-parts=" ${AW_CAMPAIGN_PARTS:-proxy faults kill} "
+parts=" ${AW_CAMPAIGN_PARTS:-proxy faults kill county} "
 want() { [[ "$parts" == *" $1 "* ]]; }
 
 step() { printf '\n== %s\n' "$*"; }
@@ -33,8 +38,8 @@ step() { printf '\n== %s\n' "$*"; }
 step "configure and build ($build, sanitizers $sanitize)"
 cmake -S "$root" -B "$build" -G Ninja -DCMAKE_C_COMPILER=clang \
   -DCMAKE_BUILD_TYPE=RelWithDebInfo -DAW_SANITIZE="$sanitize" >/dev/null
-cmake --build "$build" -j "$jobs" --target anwang-center test_fault_proxy \
-  test_replication_faults test_center_replication
+cmake --build "$build" -j "$jobs" --target anwang-center anwang-edge anwang-devsim \
+  test_fault_proxy test_replication_faults test_center_replication test_county_replication
 
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
@@ -85,6 +90,12 @@ while [ "$done_cycles" -lt "$cycles" ]; do
   done_cycles=$((done_cycles + n))
 done
 
+if want county; then
+  step "alternating kill -9 of edges and center in a county under load: $county_kills kills"
+  AW_COUNTY_KILLS=$county_kills run county_kill9 "$build/tests/edge/test_county_replication" \
+    --filter 'county_replication/alternating*'
+fi
+
 step "figures"
 # Each test logs one line of figures; lost and duplicated are 0 by
 # assertion (exact set equality and per-record apply counts), so a failed
@@ -92,6 +103,7 @@ step "figures"
 grep -hsE '\[----\] (cut |slow link|wipe:|clock:)' "$logs"/replication_faults.log |
   sed 's/^\[----\] /  /' || true
 # kill -9 lines: "kill -9: N cycles, U urgent + B bulk records, 0 lost, 0 duplicated"
+grep -hsE '\[----\] county: ' "$logs"/county_kill9.log | sed 's/^\[----\] /  /' || true
 kill_ok=$(grep -hsE '\[----\] kill -9:' "$logs"/center_kill9_*.log | sed 's/^\[----\] /  /' || true)
 echo "$kill_ok"
 kill_cycles=$(echo "$kill_ok" | awk '/kill -9:/ {c += $3} END {print c + 0}')
