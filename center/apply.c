@@ -290,8 +290,8 @@ static int s_edge_row(s_apply *a, int64_t now_ms)
     return aw_center_edge_row_put(a->txn, a->db, a->edge, &row);
 }
 
-/* Writes what the group left pending and commits. */
-static int s_commit(s_apply *a, int64_t now_ms)
+/* Writes what the group left pending: latest values, applied seqs, the edge's row. */
+static int s_finish(s_apply *a, int64_t now_ms)
 {
     int rv = aw_latest_batch_flush(a->latest, a->txn, a->db, a->edge);
     for (size_t i = 0; rv == AW_OK && i < a->n_lanes; i++) {
@@ -299,9 +299,7 @@ static int s_commit(s_apply *a, int64_t now_ms)
         if (l->dirty)
             rv = aw_center_applied_put(a->txn, a->db, a->edge, l->epoch, l->lane, l->applied);
     }
-    if (rv == AW_OK)
-        rv = s_edge_row(a, now_ms);
-    return rv == AW_OK ? aw_txn_commit(&a->txn) : rv;
+    return rv == AW_OK ? s_edge_row(a, now_ms) : rv;
 }
 
 static int s_apply_records(s_apply *a, const Anwang__Batch *batch)
@@ -357,28 +355,59 @@ static bool s_batch_ok(const Anwang__Batch *b)
            (b->n_records == 0 || b->first_seq - 1 <= UINT64_MAX - b->n_records);
 }
 
+static bool s_group_ok(const aw_apply_group *g)
+{
+    if (!aw_center_edge_id_ok(g->edge_id) || (g->n > 0 && (g->batches == NULL || g->res == NULL)))
+        return false;
+    for (size_t i = 0; i < g->n; i++)
+        if (!s_batch_ok(g->batches[i]))
+            return false;
+    return true;
+}
+
+/* Applies one edge's batches in @p txn, its pending writes included. */
+static int s_apply_group(aw_center_db_t *db, aw_txn_t *txn, aw_latest_batch_t *latest,
+                         const aw_apply_group *g, int64_t now_ms)
+{
+    s_apply a = {.db = db, .txn = txn, .edge = g->edge_id, .latest = latest};
+    int rv = AW_OK;
+    for (size_t i = 0; rv == AW_OK && i < g->n; i++)
+        rv = s_apply_one(&a, g->batches[i], &g->res[i]);
+    return rv == AW_OK ? s_finish(&a, now_ms) : rv;
+}
+
+int aw_center_apply_edges(aw_center_db_t *db, const aw_apply_group *groups, size_t n,
+                          int64_t now_ms)
+{
+    if (db == NULL || (n > 0 && groups == NULL))
+        return AW_EINVAL;
+    for (size_t g = 0; g < n; g++)
+        if (!s_group_ok(&groups[g]))
+            return AW_EINVAL;
+    aw_latest_batch_t *latest = NULL;
+    aw_txn_t *txn = NULL;
+    int rv = aw_latest_batch_new(&latest);
+    if (rv == AW_OK)
+        rv = aw_store_begin(aw_center_db_store(db), &txn);
+    for (size_t g = 0; rv == AW_OK && g < n; g++)
+        rv = s_apply_group(db, txn, latest, &groups[g], now_ms);
+    if (rv == AW_OK)
+        rv = aw_txn_commit(&txn);
+    aw_txn_abort(&txn);
+    aw_latest_batch_destroy(&latest);
+    for (size_t g = 0; rv != AW_OK && g < n; g++)
+        memset(groups[g].res, 0, groups[g].n * sizeof *groups[g].res);
+    return rv;
+}
+
 int aw_center_apply_batches(aw_center_db_t *db, const char *edge_id,
                             const Anwang__Batch *const *batches, size_t n, int64_t now_ms,
                             aw_apply_result *res)
 {
-    if (db == NULL || res == NULL || (n > 0 && batches == NULL) || !aw_center_edge_id_ok(edge_id))
+    if (res == NULL)
         return AW_EINVAL;
-    for (size_t i = 0; i < n; i++)
-        if (!s_batch_ok(batches[i]))
-            return AW_EINVAL;
-    s_apply a = {.db = db, .edge = edge_id};
-    int rv = aw_latest_batch_new(&a.latest);
-    if (rv == AW_OK)
-        rv = aw_store_begin(aw_center_db_store(db), &a.txn);
-    for (size_t i = 0; rv == AW_OK && i < n; i++)
-        rv = s_apply_one(&a, batches[i], &res[i]);
-    if (rv == AW_OK)
-        rv = s_commit(&a, now_ms);
-    aw_txn_abort(&a.txn);
-    aw_latest_batch_destroy(&a.latest);
-    if (rv != AW_OK)
-        memset(res, 0, n * sizeof *res);
-    return rv;
+    aw_apply_group g = {.edge_id = edge_id, .batches = batches, .n = n, .res = res};
+    return aw_center_apply_edges(db, &g, 1, now_ms);
 }
 
 int aw_center_apply_batch(aw_center_db_t *db, const char *edge_id, const Anwang__Batch *batch,

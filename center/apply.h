@@ -75,6 +75,28 @@ int aw_center_apply_batches(aw_center_db_t *db, const char *edge_id,
                             const Anwang__Batch *const *batches, size_t n, int64_t now_ms,
                             aw_apply_result *res);
 
+/** One edge's batches for aw_center_apply_edges(). */
+typedef struct aw_apply_group {
+    const char *edge_id;                 /**< borrowed */
+    const Anwang__Batch *const *batches; /**< borrowed; @p n of them, in order */
+    size_t n;
+    aw_apply_result *res; /**< @p n results, filled as aw_center_apply_batches() does */
+} aw_apply_group;
+
+/**
+ * Applies the batches of @p n groups (one edge each) in ONE transaction:
+ * one fsync for all of them, so a center serving many edges that each send
+ * small batches commits once per loop turn, not once per edge. Each group
+ * is applied as aw_center_apply_batches() would (at most 16 (epoch, lane)
+ * pairs per group), one after the other; a group sees what the earlier
+ * ones wrote, so an edge may appear twice. Returns as
+ * aw_center_apply_batches(); on an error nothing of any group is stored
+ * and every result is zeroed: the caller may apply the groups one by one
+ * to keep one edge's failure from holding back the others.
+ */
+int aw_center_apply_edges(aw_center_db_t *db, const aw_apply_group *groups, size_t n,
+                          int64_t now_ms);
+
 /**
  * Applies @p batch (borrowed; as decoded by aw_codec_envelope_decode()) from
  * edge @p edge_id at center time @p now_ms, in one transaction (see the

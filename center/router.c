@@ -19,7 +19,7 @@
 #define S_HANDSHAKE_MS    5000
 #define S_BACKLOG         512
 #define S_MAXMSG_SLACK    (64 << 10)
-#define S_DRAIN_MAX       256
+#define S_DRAIN_MAX       2048
 #define S_DRAIN_BYTES     ((size_t)64 << 20)
 #define S_ROUTING_ID_MAX  256
 #define S_DEFAULT_HB_MS   5000
@@ -36,6 +36,10 @@ typedef struct s_edge {
     uint8_t rid[S_ROUTING_ID_MAX]; /* current routing id (rid_len 0 = none) */
     size_t rid_len;
     bool gone; /* a send found the peer gone */
+    /* s_collect()'s per-turn scratch */
+    uint64_t turn;
+    size_t run, group, slot;
+    bool run_open;
 } s_edge;
 
 /* What the socket monitor saw since the last summary. */
@@ -47,7 +51,12 @@ typedef struct s_counts {
 typedef struct s_drain {
     Anwang__Envelope *env[S_DRAIN_MAX];
     struct s_edge *edge[S_DRAIN_MAX];
+    bool grouped[S_DRAIN_MAX]; /* applied with the other edges' batches */
     size_t n, bytes;
+    /* s_dispatch()'s scratch */
+    aw_session_batches groups[S_DRAIN_MAX];
+    const Anwang__Envelope *flat[S_DRAIN_MAX];
+    const Anwang__Envelope *run[S_DRAIN_MAX];
 } s_drain;
 
 struct aw_router {
@@ -66,6 +75,7 @@ struct aw_router {
     aw_codec_limits lim;
     s_counts seen;
     s_drain drain; /* what the current aw_router_process() turn received */
+    uint64_t turn; /* s_collect() passes */
 };
 
 /* ------------------------------------------------------------ edges */
@@ -142,8 +152,11 @@ static s_edge *s_edge_new(aw_router_t *r, const aw_allow_entry *c)
     return e;
 }
 
+static void s_dispatch(aw_router_t *r, s_drain *d, int64_t now_ms);
+
 /* The edge for certificate @p c, made on first contact; a certificate whose
- * zone changed gets a fresh session (the zone is bound at creation). */
+ * zone changed gets a fresh session (the zone is bound at creation). What
+ * the drain holds is handled first: it points at the old edge. */
 static s_edge *s_edge_get(aw_router_t *r, const aw_allow_entry *c, int64_t now_ms)
 {
     s_edge *e = zhashx_lookup(r->edges, c->edge_id);
@@ -151,6 +164,7 @@ static s_edge *s_edge_get(aw_router_t *r, const aw_allow_entry *c, int64_t now_m
         return s_edge_new(r, c);
     if (strcmp(e->zone, c->zone) == 0)
         return e;
+    s_dispatch(r, &r->drain, now_ms);
     s_edge_drop(r, e, now_ms, "its certificate's zone changed");
     zhashx_delete(r->edges, c->edge_id); /* frees e and its session */
     return s_edge_new(r, c);
@@ -493,15 +507,64 @@ static int s_recv_one(aw_router_t *r, s_drain *d, int64_t now_ms)
     return rv;
 }
 
-/* Hands runs of one edge's envelopes to its session, then frees them. */
+/* Marks the leading run of groupable batches of each edge in the drain (in
+ * that edge's arrival order, at most AW_SESSION_GROUP_MAX) and collects
+ * them per edge, in edge order of first arrival, into @p g (envelope
+ * pointers in @p flat). Returns the number of edges with such a run. */
+static size_t s_collect(aw_router_t *r, s_drain *d, aw_session_batches *g,
+                        const Anwang__Envelope **flat)
+{
+    size_t n = 0, used = 0;
+    r->turn++;
+    for (size_t i = 0; i < d->n; i++) {
+        s_edge *e = d->edge[i];
+        if (e->turn != r->turn) {
+            e->turn = r->turn;
+            e->run = 0;
+            e->run_open = true;
+        }
+        d->grouped[i] = e->run_open && e->run < AW_SESSION_GROUP_MAX &&
+                        aw_center_session_groupable(e->session, d->env[i]);
+        e->run_open = d->grouped[i];
+        e->run += d->grouped[i];
+    }
+    r->turn++; /* second pass: each edge's run gets its place in flat */
+    for (size_t i = 0; i < d->n; i++) {
+        s_edge *e = d->edge[i];
+        if (!d->grouped[i])
+            continue;
+        if (e->turn != r->turn) {
+            e->turn = r->turn;
+            e->group = n;
+            e->slot = used;
+            g[n++] = (aw_session_batches){e->session, flat + used, 0};
+            used += e->run;
+        }
+        flat[e->slot++] = d->env[i];
+        g[e->group].n++;
+    }
+    return n;
+}
+
+/* Applies every edge's leading batches in one transaction (group commit
+ * across edges: one fsync per turn, acks after it), then hands the other
+ * envelopes, per run of one edge, to its session; frees them all. */
 static void s_dispatch(aw_router_t *r, s_drain *d, int64_t now_ms)
 {
+    size_t n = s_collect(r, d, d->groups, d->flat);
+    if (n > 0)
+        aw_center_sessions_apply(d->groups, n, now_ms);
     for (size_t i = 0; i < d->n;) {
-        size_t j = i + 1;
-        while (j < d->n && d->edge[j] == d->edge[i])
-            j++;
-        aw_center_session_handle_many(d->edge[i]->session,
-                                      (const Anwang__Envelope *const *)&d->env[i], j - i, now_ms);
+        if (d->grouped[i]) {
+            i++;
+            continue;
+        }
+        size_t j = i + 1, k = 0;
+        d->run[k++] = d->env[i];
+        for (; j < d->n && (d->edge[j] == d->edge[i] || d->grouped[j]); j++)
+            if (!d->grouped[j])
+                d->run[k++] = d->env[j];
+        aw_center_session_handle_many(d->edge[i]->session, d->run, k, now_ms);
         i = j;
     }
     for (size_t i = 0; i < d->n; i++) {
@@ -546,15 +609,10 @@ int aw_router_process(aw_router_t *self, int64_t now_ms)
     s_drain *d = &self->drain;
     int rv = AW_OK;
     s_monitor_read(self);
-    while (rv == AW_OK) {
-        while (d->n < S_DRAIN_MAX && d->bytes < S_DRAIN_BYTES &&
-               (rv = s_recv_one(self, d, now_ms)) == AW_OK)
-            ;
-        bool more = rv == AW_OK; /* stopped at a limit: loop again */
-        s_dispatch(self, d, now_ms);
-        if (!more)
-            break;
-    }
+    while (d->n < S_DRAIN_MAX && d->bytes < S_DRAIN_BYTES &&
+           (rv = s_recv_one(self, d, now_ms)) == AW_OK)
+        ;
+    s_dispatch(self, d, now_ms);
     return rv == AW_EAGAIN ? AW_OK : rv;
 }
 

@@ -49,9 +49,15 @@
  *
  * Routing: one session per edge id; the edge's current routing id is the
  * one its last message came from (a reconnect replaces it). Each
- * aw_router_process() drains what is readable (at most 256 messages or
- * 64 MiB per turn) and hands consecutive envelopes of one edge to
- * aw_center_session_handle_many() (group commit).
+ * aw_router_process() drains what is readable (at most 2,048 messages or
+ * 64 MiB per turn: one turn of the center's loop, so HTTP requests and
+ * timers are served between turns however busy the edges are) and applies
+ * the leading batches of EVERY edge in that drain in one transaction
+ * (aw_center_sessions_apply(): group commit across edges, one fsync per
+ * turn, Acks after it); the other envelopes go, per run of one edge, to
+ * aw_center_session_handle_many(). The busier the center, the more each
+ * turn carries, so the commits per second (and the pages each rewrites)
+ * stay bounded while the rate grows.
  *
  * Logging: one line per refused envelope, withdrawn certificate, new
  * connection of an edge, lost peer; refused handshakes are summed up in one
@@ -101,9 +107,10 @@ void aw_router_destroy(aw_router_t **self_p);
 size_t aw_router_pollitems(aw_router_t *self, zmq_pollitem_t *items, size_t cap);
 
 /**
- * Does all pending work at wall time @p now_ms: drains the ROUTER and
- * handles the envelopes, reads the socket monitor. Never blocks. Returns
- * AW_OK, or AW_EIO when the socket fails.
+ * Does one turn of work at wall time @p now_ms: drains the ROUTER (up to
+ * the limits above) and handles the envelopes, reads the socket monitor.
+ * Never blocks. What is left stays readable: the caller's zmq_poll()
+ * returns at once for it. Returns AW_OK, or AW_EIO when the socket fails.
  */
 int aw_router_process(aw_router_t *self, int64_t now_ms);
 

@@ -507,6 +507,11 @@ static bool s_groupable(const aw_center_session_t *self, const Anwang__Envelope 
            env->batch->epoch == self->epoch;
 }
 
+bool aw_center_session_groupable(const aw_center_session_t *self, const Anwang__Envelope *env)
+{
+    return self != NULL && s_groupable(self, env);
+}
+
 int aw_center_session_handle_many(aw_center_session_t *self, const Anwang__Envelope *const *envs,
                                   size_t n, int64_t now_ms)
 {
@@ -532,6 +537,94 @@ int aw_center_session_handle_many(aw_center_session_t *self, const Anwang__Envel
             first = rv;
     }
     return first;
+}
+
+/* ------------------------------------------------------------ batches of many sessions */
+
+/* The checks of aw_center_sessions_apply(); *total = the batches. */
+static bool s_sessions_ok(const aw_session_batches *g, size_t n, size_t *total)
+{
+    *total = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (g[i].session == NULL || g[i].n == 0 || g[i].n > AW_SESSION_GROUP_MAX ||
+            g[i].envs == NULL || g[i].session->db != g[0].session->db)
+            return false;
+        for (size_t k = 0; k < g[i].n; k++)
+            if (!s_groupable(g[i].session, g[i].envs[k]))
+                return false;
+        *total += g[i].n;
+    }
+    return true;
+}
+
+/* Acks every batch of the groups applied together; the first send error. */
+static int s_sessions_ack(const aw_session_batches *g, size_t n, const aw_apply_group *ag,
+                          int64_t now_ms)
+{
+    int first = AW_OK;
+    for (size_t i = 0; i < n; i++) {
+        int rv = AW_OK;
+        g[i].session->last_rx_ms = now_ms;
+        for (size_t k = 0; k < g[i].n && rv == AW_OK; k++)
+            rv = s_batch_done(g[i].session, ag[i].batches[k], &ag[i].res[k]);
+        if (first == AW_OK)
+            first = rv;
+    }
+    return first;
+}
+
+/* The joint transaction failed: each session alone, as handle_many would. */
+static int s_sessions_one_by_one(const aw_session_batches *g, size_t n, const aw_apply_group *ag,
+                                 int64_t now_ms)
+{
+    int first = AW_OK;
+    for (size_t i = 0; i < n; i++) {
+        g[i].session->last_rx_ms = now_ms;
+        int rv = s_batches(g[i].session, ag[i].batches, ag[i].n, now_ms);
+        if (first == AW_OK)
+            first = rv;
+    }
+    return first;
+}
+
+/* One transaction for all the groups, then the acks; one by one when it fails. */
+static int s_sessions_joint(aw_center_db_t *db, const aw_session_batches *g, size_t n,
+                            const aw_apply_group *ag, int64_t now_ms)
+{
+    int rv = aw_center_apply_edges(db, ag, n, now_ms);
+    if (rv == AW_EFULL) /* the map was grown after the abort: once more now */
+        rv = aw_center_apply_edges(db, ag, n, now_ms);
+    if (rv == AW_OK)
+        return s_sessions_ack(g, n, ag, now_ms);
+    aw_warn("center: %zu edges' batches not applied together (%s): applying them edge by edge", n,
+            aw_strerror(rv));
+    return s_sessions_one_by_one(g, n, ag, now_ms);
+}
+
+int aw_center_sessions_apply(const aw_session_batches *groups, size_t n, int64_t now_ms)
+{
+    size_t total = 0;
+    if (n == 0)
+        return AW_OK;
+    if (groups == NULL || !s_sessions_ok(groups, n, &total))
+        return AW_EINVAL;
+    aw_center_db_t *db = groups[0].session->db;
+    aw_apply_group *ag = calloc(n, sizeof *ag);
+    const Anwang__Batch **b = calloc(total, sizeof *b);
+    aw_apply_result *res = calloc(total, sizeof *res);
+    int rv = ag && b && res ? AW_OK : AW_ENOMEM;
+    for (size_t i = 0, off = 0; rv == AW_OK && i < n; off += groups[i++].n) {
+        for (size_t k = 0; k < groups[i].n; k++)
+            b[off + k] = groups[i].envs[k]->batch;
+        ag[i] = (aw_apply_group){groups[i].session->edge, b + off, groups[i].n, res + off};
+    }
+    if (rv == AW_OK) /* one session alone: as handle_many, with its log lines */
+        rv = n == 1 ? s_sessions_one_by_one(groups, n, ag, now_ms)
+                    : s_sessions_joint(db, groups, n, ag, now_ms);
+    free(res);
+    free(b);
+    free(ag);
+    return rv;
 }
 
 /* ------------------------------------------------------------ down channel, timers */

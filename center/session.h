@@ -46,6 +46,7 @@
 #ifndef AW_CENTER_SESSION_H
 #define AW_CENTER_SESSION_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -111,6 +112,34 @@ int aw_center_session_handle(aw_center_session_t *self, const Anwang__Envelope *
  */
 int aw_center_session_handle_many(aw_center_session_t *self, const Anwang__Envelope *const *envs,
                                   size_t n, int64_t now_ms);
+
+/**
+ * True when @p env (borrowed) is a Batch that aw_center_session_handle_many()
+ * would take into a group now: the session is UP and the batch is of its
+ * epoch. The transport uses it to collect, per session, the leading run of
+ * such batches for aw_center_sessions_apply().
+ */
+bool aw_center_session_groupable(const aw_center_session_t *self, const Anwang__Envelope *env);
+
+/** One session's batches for aw_center_sessions_apply(). */
+typedef struct aw_session_batches {
+    aw_center_session_t *session;        /**< borrowed */
+    const Anwang__Envelope *const *envs; /**< borrowed; each groupable, in arrival order */
+    size_t n;                            /**< 1..AW_SESSION_GROUP_MAX */
+} aw_session_batches;
+
+/**
+ * Applies the batches of @p n sessions (all on the same db; the envelopes
+ * that the transport received in one loop turn) in ONE transaction (one
+ * fsync for every edge: apply.h aw_center_apply_edges()), then acks each
+ * batch, as aw_center_session_handle_many() would, after the commit. When
+ * that transaction fails, the sessions are applied one by one (each in its
+ * own transaction, with its own log line), so one edge's fault holds back
+ * no other. Returns the first error of any session, else AW_OK; AW_EINVAL
+ * (nothing done) for a NULL argument, a count out of range, a batch that
+ * is not groupable, or sessions on different dbs.
+ */
+int aw_center_sessions_apply(const aw_session_batches *groups, size_t n, int64_t now_ms);
 
 /**
  * Sends queued Downs the edge has not been sent yet, while fewer than
