@@ -207,6 +207,8 @@ static int s_open_views(aw_center_t *self)
     aw_hlc_init(&self->hlc, aw_store_hlc_floor(self->store));
     int rv = aw_picture_open(self->db, &self->picture);
     if (rv == AW_OK)
+        aw_picture_set_history_step(self->picture, self->cfg->history_step_s * 1000);
+    if (rv == AW_OK)
         rv = aw_registry_svc_open(self->db, self->picture, s_wall_ms(), &self->registry);
     if (rv == AW_OK) {
         aw_hazard_svc_opts ho = {.db = self->db,

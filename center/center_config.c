@@ -101,6 +101,9 @@ static const aw_cfg_key s_keys[] = {
      "largest request body (a registry import may have 16M)"},
     {"history", "keep_days", AW_CFG_INT, F(keep_days), "30", 1, 3650, NULL,
      "days of readings history kept for GET /api/v1/devices/<id>"},
+    {"history", "step_s", AW_CFG_INT, F(history_step_s), "10", 0, 3600, NULL,
+     "history keeps one reading per device metric per this many seconds (0 = every "
+     "reading); every reading stays in the replicated log"},
     {"log", "level", AW_CFG_ENUM, F(log_level), "info", 0, 0, aw_log_level_names,
      "error, warn, info or debug (SIGHUP reloads it)"},
 };

@@ -48,7 +48,8 @@ typedef struct aw_center_config {
     char *http_tokens;      /**< the tokens file (TOKEN ROLE NAME lines) */
     uint64_t http_max_body; /**< largest request body (the registry import: 16 MiB) */
     /* [history] */
-    int64_t keep_days; /**< readings history kept this many days */
+    int64_t keep_days;      /**< readings history kept this many days */
+    int64_t history_step_s; /**< history keeps one reading per metric per step (0 = all) */
     /* [log] */
     int log_level; /**< aw_log_level */
 } aw_center_config;

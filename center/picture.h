@@ -120,6 +120,16 @@ int aw_picture_hazard_changed(aw_picture_t *self, aw_txn_t *txn, const char *haz
  */
 void aw_picture_set_clock(aw_picture_t *self, int64_t (*now_ms)(void *arg), void *arg);
 
+/**
+ * History downsampling: a reading goes to `history` only when it lies at
+ * least @p step_ms from the newest row kept for its (device, metric); 0 (the
+ * default) keeps every reading. At 93k readings/s a row per reading would
+ * rewrite a page per (device, metric) per commit and hold billions of rows
+ * in 30 days; the trend an operator reads needs far fewer. Every reading
+ * stays in `records`.
+ */
+void aw_picture_set_history_step(aw_picture_t *self, int64_t step_ms);
+
 /** Called for each hazard that became overdue; the ledger adds its notify. */
 typedef int (*aw_picture_overdue_fn)(void *arg, aw_txn_t *txn, const char *hazard_id);
 

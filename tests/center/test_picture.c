@@ -667,6 +667,32 @@ Test(picture, device_json_latest_and_history_newest_first)
     s_teardown(&c);
 }
 
+Test(picture, history_keeps_one_reading_per_step)
+{
+    ctx c;
+    s_setup(&c);
+    aw_picture_set_history_step(c.pic, 10000);
+    /* 0, 1, 9.999 s fall in the first step; 10 s opens the next; a late
+     * reading inside it is skipped too, one more than a step back is kept */
+    const int64_t at[] = {0, 1000, 9999, 10000, 15000, 25000, -11000};
+    for (size_t i = 0; i < sizeof at / sizeof at[0]; i++)
+        s_reading(&c, "d1", "m1", (double)i, FX_T0 + at[i]);
+    json_t *d = s_device(&c, "d1", "m1", 100, AW_OK);
+    json_t *h = json_object_get(json_object_get(d, "history"), "m1");
+    cr_assert_eq(json_array_size(h), 4, "kept: 25 s, 10 s, 0 s, -11 s; got %zu",
+                 json_array_size(h));
+    const double want[] = {5, 3, 0, 6};
+    for (int i = 0; i < 4; i++)
+        cr_assert_float_eq(json_real_value(json_object_get(json_array_get(h, i), "value")), want[i],
+                           1e-9);
+    /* the latest value is every reading's, not the history's */
+    cr_assert_float_eq(json_real_value(json_object_get(
+                           json_object_get(json_object_get(d, "latest"), "m1"), "value")),
+                       5.0, 1e-9);
+    json_decref(d);
+    s_teardown(&c);
+}
+
 Test(picture, prune_drops_old_history_and_alarm_log)
 {
     ctx c;
