@@ -509,7 +509,9 @@ static int s_identifier(aw_alert_svc_t *self, aw_txn_t *txn, int64_t now_ms, cha
         strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%SZ", &tm) == 0)
         return AW_ERANGE;
     for (unsigned n = 1; n < 100000; n++) {
-        snprintf(id, cap, "%s-%s-%u", self->sender, stamp, n);
+        int len = snprintf(id, cap, "%s-%s-%u", self->sender, stamp, n);
+        if (len < 0 || (size_t)len >= cap)
+            return AW_ERANGE;
         if (!s_alert_exists(self, txn, id))
             return AW_OK;
     }
