@@ -201,6 +201,12 @@ static int s_on_record(void *arg, aw_txn_t *txn, const aw_center_origin *from,
     return rv == AW_OK ? aw_alert_svc_on_record(self->alerts, txn, from, rec) : rv;
 }
 
+/* The registry in force, for the down channel's snapshots. */
+static const aw_registry_t *s_registry_now(void *arg)
+{
+    return aw_registry_svc_current(arg);
+}
+
 /* Picture, registry, hazard ledger and alerts over the center's tables. */
 static int s_open_views(aw_center_t *self)
 {
@@ -210,6 +216,8 @@ static int s_open_views(aw_center_t *self)
         aw_picture_set_history_step(self->picture, self->cfg->history_step_s * 1000);
     if (rv == AW_OK)
         rv = aw_registry_svc_open(self->db, self->picture, s_wall_ms(), &self->registry);
+    if (rv == AW_OK)
+        aw_center_db_set_registry_source(self->db, s_registry_now, self->registry);
     if (rv == AW_OK) {
         aw_hazard_svc_opts ho = {.db = self->db,
                                  .picture = self->picture,

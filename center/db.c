@@ -16,6 +16,8 @@ struct aw_center_db {
     aw_table_t tables[AW_CT_COUNT_];
     aw_center_record_fn hook;
     void *hook_arg;
+    aw_center_registry_fn registry;
+    void *registry_arg;
 };
 
 /* Row formats: a version byte, then fixed big-endian fields. */
@@ -67,6 +69,17 @@ void aw_center_db_set_record_hook(aw_center_db_t *self, aw_center_record_fn fn, 
 {
     self->hook = fn;
     self->hook_arg = arg;
+}
+
+void aw_center_db_set_registry_source(aw_center_db_t *self, aw_center_registry_fn fn, void *arg)
+{
+    self->registry = fn;
+    self->registry_arg = arg;
+}
+
+const aw_registry_t *aw_center_db_registry(const aw_center_db_t *self)
+{
+    return self->registry ? self->registry(self->registry_arg) : NULL;
 }
 
 int aw_center_db_call_hook(const aw_center_db_t *self, aw_txn_t *txn, const aw_center_origin *from,

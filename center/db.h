@@ -40,6 +40,7 @@
 
 #include "anwang.pb-c.h"
 #include "aw_err.h"
+#include "registry.h"
 #include "store.h"
 
 /** Key of the county registry JSON in the `registry` table. */
@@ -118,6 +119,20 @@ aw_table_t aw_center_db_table(const aw_center_db_t *self, aw_center_table t);
 
 /** Sets the per-record hook (NULL = none); @p arg is borrowed. */
 void aw_center_db_set_record_hook(aw_center_db_t *self, aw_center_record_fn fn, void *arg);
+
+/** Returns the county registry in force (borrowed for the call), or NULL. */
+typedef const aw_registry_t *(*aw_center_registry_fn)(void *arg);
+
+/**
+ * Where the down channel gets the parsed registry for a new epoch's
+ * snapshot (the registry service's current one); without a source it
+ * parses the stored JSON each time (50 ms for a large county: a reconnect
+ * storm of 500 edges would spend 25 s on it).
+ */
+void aw_center_db_set_registry_source(aw_center_db_t *self, aw_center_registry_fn fn, void *arg);
+
+/** The registry from the source, or NULL (no source, or none imported). */
+const aw_registry_t *aw_center_db_registry(const aw_center_db_t *self);
 
 /** Calls the hook, if any; AW_OK when there is none. */
 int aw_center_db_call_hook(const aw_center_db_t *self, aw_txn_t *txn, const aw_center_origin *from,

@@ -180,16 +180,21 @@ int aw_center_down_registry_txn(aw_txn_t *txn, aw_center_db_t *db, const char *e
 static int s_snap_registry(aw_txn_t *txn, aw_center_db_t *db, const char *edge_id, uint64_t epoch,
                            const char *zone, aw_snapshot_report *rep)
 {
-    const void *val;
-    size_t vlen;
-    int rv = aw_txn_get(txn, aw_center_db_table(db, AW_CT_REGISTRY), AW_CENTER_REGISTRY_KEY,
-                        strlen(AW_CENTER_REGISTRY_KEY), &val, &vlen);
-    if (rv != AW_OK)
-        return rv == AW_ENOTFOUND ? AW_OK : rv;
+    const aw_registry_t *current = aw_center_db_registry(db);
     aw_registry_t *reg = NULL;
-    rv = aw_registry_parse(val, vlen, &reg, NULL);
+    int rv = AW_OK;
+    if (current == NULL) { /* no registry service: parse what is stored */
+        const void *val;
+        size_t vlen;
+        rv = aw_txn_get(txn, aw_center_db_table(db, AW_CT_REGISTRY), AW_CENTER_REGISTRY_KEY,
+                        strlen(AW_CENTER_REGISTRY_KEY), &val, &vlen);
+        if (rv != AW_OK)
+            return rv == AW_ENOTFOUND ? AW_OK : rv;
+        rv = aw_registry_parse(val, vlen, &reg, NULL);
+        current = reg;
+    }
     if (rv == AW_OK)
-        rv = aw_center_down_registry_txn(txn, db, edge_id, epoch, reg, zone, NULL);
+        rv = aw_center_down_registry_txn(txn, db, edge_id, epoch, current, zone, NULL);
     rep->registry += rv == AW_OK;
     aw_registry_destroy(&reg);
     if (rv == AW_EINVAL || rv == AW_ENOTFOUND || rv == AW_ETOOBIG)
