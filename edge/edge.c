@@ -426,10 +426,12 @@ static void s_on_sync(void *arg)
     if (mark == self->synced_mark)
         return;
     int rv = aw_store_sync(self->store);
-    if (rv != AW_OK)
+    if (rv != AW_OK) {
         aw_error("store: flush failed: %s", aw_strerror(rv));
-    else
-        self->synced_mark = mark;
+        return;
+    }
+    self->synced_mark = mark;
+    aw_edge_uplink_notify(self->uplink); /* what was flushed may go up now */
 }
 
 static void s_on_prune(void *arg)

@@ -586,6 +586,8 @@ static int s_uplink(aw_edge_uplink_t *self, uint64_t applied)
         .rate_limit_bytes_per_s = c->rate_limit,
         .down_applied = applied,
         .registry_version = self->o.registry_version,
+        /* interval mode commits without flushing: send what is on disk */
+        .durable_only = c->durability.interval > 0,
         .send = aw_transport_send,
         .send_arg = self->t,
         .on_down = s_on_down,

@@ -91,6 +91,7 @@ struct aw_store {
     pthread_mutex_t mu;     /* guards the fields below */
     pthread_cond_t idle;    /* active fell to 0, or a map growth ended */
     aw_lane_info lanes[AW_LANE_COUNT];
+    uint64_t durable[AW_LANE_COUNT]; /* heads at the last flush (NOSYNC) */
     uint64_t hlc;
     unsigned active;  /* open transactions; the map is resized only at 0 */
     size_t map_size;  /* current LMDB map size */
@@ -674,6 +675,10 @@ static int s_bootstrap(aw_store_t *self)
         mdb_txn_abort(txn);
         return rc;
     }
+    /* What a new process finds is what survived: on disk, or in the page
+     * cache of a kernel that will write it (only a power loss drops it). */
+    for (int l = 0; l < AW_LANE_COUNT; l++)
+        self->durable[l] = self->lanes[l].head;
     return s_err(mdb_txn_commit(txn));
 }
 
@@ -911,6 +916,10 @@ int aw_store_lane_info(aw_store_t *self, aw_lane lane, aw_lane_info *info)
         return AW_EINVAL;
     pthread_mutex_lock(&self->mu);
     *info = self->lanes[lane];
+    if (self->opts.durability == AW_DURABLE_NOSYNC && !self->opts.read_only)
+        info->durable = self->durable[lane] < info->head ? self->durable[lane] : info->head;
+    else
+        info->durable = info->head;
     pthread_mutex_unlock(&self->mu);
     return AW_OK;
 }
@@ -1837,7 +1846,19 @@ int aw_store_sync(aw_store_t *self)
         return AW_EINVAL;
     if (self->opts.read_only)
         return AW_EPERM;
+    uint64_t heads[AW_LANE_COUNT];
+    pthread_mutex_lock(&self->mu);
+    for (int l = 0; l < AW_LANE_COUNT; l++)
+        heads[l] = self->lanes[l].head;
+    pthread_mutex_unlock(&self->mu);
     int mrc = mdb_env_sync(self->env, 1);
+    if (mrc == 0) {
+        pthread_mutex_lock(&self->mu);
+        for (int l = 0; l < AW_LANE_COUNT; l++)
+            if (heads[l] > self->durable[l])
+                self->durable[l] = heads[l];
+        pthread_mutex_unlock(&self->mu);
+    }
     return mrc == ENOSPC || mrc == EIO ? AW_EIO : s_err(mrc);
 }
 

@@ -188,6 +188,11 @@ typedef struct aw_lane_info {
     uint64_t bytes;       /**< bytes of the lane's stored values (header included) */
     uint64_t count;       /**< records stored (= head - first + 1) */
     uint64_t acked_bytes; /**< bytes of the stored records with seq ≤ acked */
+    /** Last seq known to be on disk: head under AW_DURABLE_FSYNC (and at
+     * open, and for a read-only handle); under AW_DURABLE_NOSYNC the head
+     * as of the last successful aw_store_sync(). A record above it may
+     * vanish in a power loss, so it must not leave the box yet. */
+    uint64_t durable;
 } aw_lane_info;
 
 /** What one prune pass removed. */

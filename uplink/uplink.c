@@ -436,8 +436,19 @@ static int s_send_batch(aw_uplink_t *u, aw_lane lane, int64_t now, bool *sent)
 {
     s_batch b = {.u = u};
     *sent = false;
-    int rc = aw_store_read(u->store, lane, u->next[lane], u->o.batch_records,
-                           s_batch_bytes(u, lane), s_collect, &b);
+    size_t max = u->o.batch_records;
+    if (u->o.durable_only) {
+        aw_lane_info li;
+        int lrc = aw_store_lane_info(u->store, lane, &li);
+        if (lrc != AW_OK)
+            return lrc;
+        if (li.durable < u->next[lane])
+            return AW_OK;
+        if (li.durable - u->next[lane] + 1 < max)
+            max = (size_t)(li.durable - u->next[lane] + 1);
+    }
+    int rc =
+        aw_store_read(u->store, lane, u->next[lane], max, s_batch_bytes(u, lane), s_collect, &b);
     if (rc == AW_OK)
         rc = b.rc;
     if (rc != AW_OK || b.n == 0)
@@ -493,7 +504,7 @@ static bool s_unsent(aw_uplink_t *u, aw_lane lane, const aw_lane_info *li)
 {
     if (u->next[lane] < li->first)
         u->next[lane] = li->first;
-    return u->next[lane] <= li->head;
+    return u->next[lane] <= (u->o.durable_only ? li->durable : li->head);
 }
 
 /* Picks the lane of the next batch: urgent whenever it has unsent records

@@ -90,10 +90,15 @@ typedef struct aw_uplink_opts {
     uint64_t down_applied;           /**< last Down seq applied in this epoch (the edge keeps it) */
     uint64_t registry_version;       /**< version of the registry the edge holds (0 = none) */
     uint64_t seed;                   /**< jitter seed (0 = from the epoch) */
-    aw_uplink_send_fn send;          /**< required, e.g. aw_transport_send */
-    void *send_arg;                  /**< borrowed; passed to send (e.g. the transport) */
-    aw_uplink_down_fn on_down;       /**< required */
-    void *down_arg;                  /**< borrowed; passed to on_down */
+    /** Send only records already on disk (aw_lane_info.durable): for a
+     * store that commits without flushing (edge `interval:MS`), so a power
+     * loss can never take back a record the center has, which would let the
+     * edge reuse its seq for another record. */
+    bool durable_only;
+    aw_uplink_send_fn send;    /**< required, e.g. aw_transport_send */
+    void *send_arg;            /**< borrowed; passed to send (e.g. the transport) */
+    aw_uplink_down_fn on_down; /**< required */
+    void *down_arg;            /**< borrowed; passed to on_down */
     /** Wall clock in ms for Hello, Heartbeat and skew (NULL = CLOCK_REALTIME). */
     int64_t (*wall_ms)(void *wall_arg);
     void *wall_arg; /**< borrowed; passed to wall_ms */

@@ -176,24 +176,26 @@ static void s_compare(void)
 
 TestSuite(edge_uplink_center, .fini = s_fini, .timeout = 240);
 
-Test(edge_uplink_center, edge_and_center_daemons_survive_kill_9)
+/* Load through kill -9 of the edge, then of the center; @p n picks the
+ * addresses (127.0.8.n) so the cases can run side by side. */
+static void s_survive_kill_9(int n, const char *durability)
 {
-    tc_init(&s_c, 1, 7742);
+    tc_init(&s_c, n - 41, 7742 + n - 42);
     /* our address; a port drawn from the pid, so parallel build trees do not collide */
-    snprintf(s_c.endpoint, sizeof s_c.endpoint, "tcp://127.0.8.42:%d",
+    snprintf(s_c.endpoint, sizeof s_c.endpoint, "tcp://127.0.8.%d:%d", n,
              20000 + (int)(getpid() % 20000));
     tc_write_conf(&s_c);
     tc_path cert = tc_edge_cert(&s_c, EDGE_ID, EDGE_ID, ZONE, true);
     s_start_center();
 
-    th_edge_init(&s_e, 42);
+    th_edge_init(&s_e, n);
     s_e.port = 40000 + (int)(getpid() % 20000);
     char extra[768];
     snprintf(extra, sizeof extra,
              "[uplink]\ncenter = %s\ncert = %s_secret\ncenter_key = %s\nheartbeat = 1s\n"
              "dead_after = 3s\nbatch_records = 100\n",
              s_c.endpoint, cert.path, s_c.server_key);
-    th_edge_write_conf(&s_e, "fsync", false, true, extra);
+    th_edge_write_conf(&s_e, durability, false, true, extra);
     s_start_edge(REGISTRY);
     cr_assert(s_wait(s_up, 20000), "uplink up; see %s and %s", s_e.log, s_c.log);
 
@@ -224,4 +226,16 @@ Test(edge_uplink_center, edge_and_center_daemons_survive_kill_9)
     cr_assert_eq(tc_stop(&s_c, 10000), 0);
     s_compare();
     free(l.acked);
+}
+
+Test(edge_uplink_center, edge_and_center_daemons_survive_kill_9)
+{
+    s_survive_kill_9(42, "fsync");
+}
+
+/* Interval mode commits without flushing; the uplink sends only what was
+ * flushed (uplink durable_only), and the center still equals the log. */
+Test(edge_uplink_center, interval_mode_edge_and_center_survive_kill_9)
+{
+    s_survive_kill_9(43, "interval:50");
 }

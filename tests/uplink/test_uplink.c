@@ -1,6 +1,7 @@
 /* Unit tests of the uplink state machine, driven by scripted center messages
  * over a real store; what it sends is decoded and checked. */
 #include <criterion/criterion.h>
+#include <inttypes.h>
 #include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1395,4 +1396,49 @@ Test(uplink, mutated_messages_never_break_invariants, .init = s_setup_quiet)
     }
     aw_uplink_destroy(&u);
     aw_store_destroy(&store);
+}
+
+/* ------------------------------------------------------------ durable only */
+
+/* A store that commits without flushing (edge interval mode): with
+ * durable_only nothing leaves before aw_store_sync(), and then exactly the
+ * flushed records, so a power loss cannot take back what the center has. */
+Test(uplink, durable_only_sends_what_was_flushed)
+{
+    aw_store_t *store = s_store(); /* AW_DURABLE_NOSYNC */
+    s_append(store, AW_LANE_BULK, 5);
+    aw_store_t *again = NULL;
+    aw_uplink_opts o = s_opts();
+    o.durable_only = true;
+    cr_assert_eq(aw_store_sync(store), AW_OK);
+    cr_assert_eq(s_info(store, AW_LANE_BULK).durable, 5);
+    s_append(store, AW_LANE_BULK, 3); /* 6..8 committed, not flushed */
+    aw_lane_info li = s_info(store, AW_LANE_BULK);
+    cr_assert_eq(li.head, 8);
+    cr_assert_eq(li.durable, 5);
+    aw_uplink_t *u = s_uplink_with(store, o);
+    s_up(u, aw_store_epoch(store), 0, 0, 1000);
+    cr_assert_eq(aw_uplink_tick(u, 1000), AW_OK);
+    uint64_t last = 0;
+    for (size_t i = 0; i < s_o.n; i++)
+        if (s_kind(i) == ANWANG__ENVELOPE__MSG_BATCH)
+            last = s_batch_at(i, aw_store_epoch(store)).last;
+    cr_assert_eq(last, 5, "only the flushed records 1..5 went up (last sent %" PRIu64 ")", last);
+    s_clear();
+    cr_assert_eq(aw_store_sync(store), AW_OK);
+    cr_assert_eq(aw_uplink_notify_appended(u, 1001), AW_OK);
+    cr_assert_eq(aw_uplink_tick(u, 1001), AW_OK);
+    last = 0;
+    for (size_t i = 0; i < s_o.n; i++)
+        if (s_kind(i) == ANWANG__ENVELOPE__MSG_BATCH)
+            last = s_batch_at(i, aw_store_epoch(store)).last;
+    cr_assert_eq(last, 8, "after the flush 6..8 went up (last sent %" PRIu64 ")", last);
+    aw_uplink_destroy(&u);
+    aw_store_destroy(&store);
+    /* a new process finds the records that survived: all of them durable */
+    aw_store_opts so = {
+        .path = s_dir, .map_size = (size_t)256 << 20, .durability = AW_DURABLE_NOSYNC};
+    cr_assert_eq(aw_store_open(&so, &again), AW_OK);
+    cr_assert_eq(s_info(again, AW_LANE_BULK).durable, 8);
+    aw_store_destroy(&again);
 }
