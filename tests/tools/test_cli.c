@@ -6,88 +6,29 @@
 #include <criterion/criterion.h>
 #include <czmq.h>
 #include <dirent.h>
-#include <fcntl.h>
 #include <ftw.h>
 #include <jansson.h>
 #include <netinet/in.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <sysexits.h>
 #include <unistd.h>
 
 #include "center_fixture.h"
 #include "cli_out.h"
+#include "cli_run.h"
 #include "fake_edge.h"
 #include "log.h"
 
-#define ANWANG AW_BIN_DIR "/anwang"
-
-extern char **environ;
-
 /* ------------------------------------------------------------ running the CLI */
 
-typedef struct run {
-    int rc;
-    char *out, *err; /* malloc'd */
-} run;
-
-static char *s_slurp(const char *path)
+/* anwang runs without colours unless a test asks for them (--color=always). */
+ReportHook(PRE_ALL)(struct criterion_test_set *tests)
 {
-    FILE *f = fopen(path, "r");
-    cr_assert_not_null(f, "open %s", path);
-    char *buf = NULL;
-    size_t len = 0;
-    FILE *m = open_memstream(&buf, &len);
-    char chunk[4096];
-    size_t n;
-    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
-        fwrite(chunk, 1, n, m);
-    fclose(m);
-    fclose(f);
-    return buf;
-}
-
-/* Runs anwang with @p args (NULL-terminated), stdout and stderr to files, no colours. */
-static run s_run(const char *const *args)
-{
-    char dir[] = "/tmp/aw_test_cli_run.XXXXXX", out[64], err[64];
-    cr_assert_not_null(mkdtemp(dir));
-    snprintf(out, sizeof out, "%s/out", dir);
-    snprintf(err, sizeof err, "%s/err", dir);
-    const char *argv[32] = {ANWANG};
-    size_t n = 1;
-    for (; args[n - 1] && n < 31; n++)
-        argv[n] = args[n - 1];
-    argv[n] = NULL;
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_addopen(&fa, 1, out, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    posix_spawn_file_actions_addopen(&fa, 2, err, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    pid_t pid;
     setenv("NO_COLOR", "1", 1);
-    cr_assert_eq(posix_spawn(&pid, ANWANG, &fa, NULL, (char *const *)argv, environ), 0);
-    posix_spawn_file_actions_destroy(&fa);
-    int st;
-    cr_assert_eq(waitpid(pid, &st, 0), pid);
-    cr_assert(WIFEXITED(st), "anwang died (signal %d)", WTERMSIG(st));
-    run r = {.rc = WEXITSTATUS(st), .out = s_slurp(out), .err = s_slurp(err)};
-    unlink(out);
-    unlink(err);
-    rmdir(dir);
-    return r;
-}
-
-#define RUN(...) s_run((const char *const[]){__VA_ARGS__, NULL})
-
-static void s_run_free(run *r)
-{
-    free(r->out);
-    free(r->err);
 }
 
 static int s_rm(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
@@ -143,22 +84,11 @@ static char *s_normalize(const char *text)
     return out;
 }
 
-/* Compares @p text with the golden file tests/tools/golden/@p name. Set
- * AW_UPDATE_GOLDEN=1 to rewrite the file after a deliberate change. */
+/* Compares @p text, its ages normalized, with the golden file @p name (cli_golden()). */
 static void s_golden(const char *name, const char *text)
 {
-    char path[512];
-    snprintf(path, sizeof path, "%s/golden/%s", AW_TOOLS_TEST_DIR, name);
     char *norm = s_normalize(text);
-    if (getenv("AW_UPDATE_GOLDEN")) {
-        FILE *f = fopen(path, "w");
-        cr_assert_not_null(f);
-        fputs(norm, f);
-        fclose(f);
-    }
-    char *want = s_slurp(path);
-    cr_assert_str_eq(norm, want, "golden %s differs; got:\n%s", name, norm);
-    free(want);
+    cli_golden(name, norm);
     free(norm);
 }
 
@@ -172,16 +102,16 @@ Test(cli, help_lists_commands_by_group)
     cr_assert(strstr(r.out, "center status"));
     cr_assert(strstr(r.out, "edge status"));
     cr_assert(strstr(r.out, "Examples"));
-    s_run_free(&r);
+    cli_run_free(&r);
 
     r = RUN("help", "center", "status");
     cr_assert_eq(r.rc, 0);
     cr_assert(strstr(r.out, "Usage: anwang center status"));
-    s_run_free(&r);
+    cli_run_free(&r);
     r = RUN("keygen", "--help");
     cr_assert_eq(r.rc, 0);
     cr_assert(strstr(r.out, "Usage: anwang keygen NAME"));
-    s_run_free(&r);
+    cli_run_free(&r);
 }
 
 Test(cli, unknown_commands_suggest_the_nearest)
@@ -189,23 +119,23 @@ Test(cli, unknown_commands_suggest_the_nearest)
     run r = RUN("keygn", "x");
     cr_assert_eq(r.rc, EX_USAGE);
     cr_assert(strstr(r.err, "Did you mean 'anwang keygen'?"), "%s", r.err);
-    s_run_free(&r);
+    cli_run_free(&r);
     r = RUN("center", "stats");
     cr_assert_eq(r.rc, EX_USAGE);
     cr_assert(strstr(r.err, "Did you mean 'anwang center status'?"), "%s", r.err);
-    s_run_free(&r);
+    cli_run_free(&r);
     r = RUN("centre", "status");
     cr_assert_eq(r.rc, EX_USAGE);
     cr_assert(strstr(r.err, "Did you mean 'anwang center status'?"), "%s", r.err);
-    s_run_free(&r);
+    cli_run_free(&r);
     r = RUN("frobnicate");
     cr_assert_eq(r.rc, EX_USAGE);
     cr_assert_null(strstr(r.err, "Did you mean"), "%s", r.err);
-    s_run_free(&r);
+    cli_run_free(&r);
     r = RUN("center", "status", "--bogus");
     cr_assert_eq(r.rc, EX_USAGE);
     cr_assert(strstr(r.err, "unknown option --bogus"), "%s", r.err);
-    s_run_free(&r);
+    cli_run_free(&r);
 }
 
 /* ------------------------------------------------------------ keygen */
@@ -255,7 +185,7 @@ Test(cli, keygen_writes_loadable_certs)
         files += strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0;
     closedir(d);
     cr_assert_eq(files, 2, "no temp files left behind");
-    s_run_free(&r);
+    cli_run_free(&r);
     s_rmdir(dir);
 }
 
@@ -266,19 +196,19 @@ Test(cli, keygen_refuses_to_overwrite_unless_forced)
     s_path(sec, sizeof sec, dir, "e1.cert_secret");
     run r = RUN("keygen", "e1", "--out", dir);
     cr_assert_eq(r.rc, 0);
-    s_run_free(&r);
+    cli_run_free(&r);
     zcert_t *c1 = zcert_load(sec);
 
     r = RUN("keygen", "e1", "--out", dir);
     cr_assert_eq(r.rc, EX_CANTCREAT);
     cr_assert(strstr(r.err, "already exists") && strstr(r.err, "--force"), "%s", r.err);
-    s_run_free(&r);
+    cli_run_free(&r);
     zcert_t *c2 = zcert_load(sec);
     cr_assert_str_eq(zcert_public_txt(c1), zcert_public_txt(c2), "unchanged");
 
     r = RUN("keygen", "e1", "--out", dir, "--force");
     cr_assert_eq(r.rc, 0, "%s", r.err);
-    s_run_free(&r);
+    cli_run_free(&r);
     zcert_t *c3 = zcert_load(sec);
     cr_assert_str_neq(zcert_public_txt(c1), zcert_public_txt(c3), "replaced");
     struct stat st;
@@ -291,7 +221,7 @@ Test(cli, keygen_refuses_to_overwrite_unless_forced)
     r = RUN("keygen", "e2", "--out", "/nonexistent/keys");
     cr_assert_eq(r.rc, EX_CANTCREAT);
     cr_assert(strstr(r.err, "mkdir -p"), "%s", r.err);
-    s_run_free(&r);
+    cli_run_free(&r);
     s_rmdir(dir);
 }
 
@@ -310,7 +240,7 @@ Test(cli, keygen_rejects_bad_names_and_zones)
         run r = RUN("keygen", names[i], "--out", dir);
         cr_assert_eq(r.rc, EX_USAGE, "name '%s'", names[i]);
         cr_assert(strstr(r.err, "NAME") && strstr(r.err, "anwang help keygen"), "%s", r.err);
-        s_run_free(&r);
+        cli_run_free(&r);
     }
     const char *zones[] = {"yueyang",    "Yueyang/x",  "yueyang//x",
                            "yueyang/x/", "/yueyang/x", "yueyang/x_y"};
@@ -318,12 +248,12 @@ Test(cli, keygen_rejects_bad_names_and_zones)
         run r = RUN("keygen", "e1", "--zone", zones[i], "--out", dir);
         cr_assert_eq(r.rc, EX_USAGE, "zone '%s'", zones[i]);
         cr_assert(strstr(r.err, "--zone") && strstr(r.err, "yueyang/rongjiawan"), "%s", r.err);
-        s_run_free(&r);
+        cli_run_free(&r);
     }
     run r = RUN("keygen", "--out", dir);
     cr_assert_eq(r.rc, EX_USAGE);
     cr_assert(strstr(r.err, "NAME is missing"));
-    s_run_free(&r);
+    cli_run_free(&r);
     DIR *d = opendir(dir);
     int files = 0;
     for (struct dirent *e; (e = readdir(d)) != NULL;)
@@ -352,10 +282,10 @@ Test(cli, keygen_json_and_center_role)
     cr_assert_str_eq(zcert_public_txt(c), json_string_value(json_object_get(j, "public_key")));
     zcert_destroy(&c);
     json_decref(j);
-    s_run_free(&r);
+    cli_run_free(&r);
     r = RUN("keygen", "center", "--center", "--zone", "yueyang/x", "--out", dir);
     cr_assert_eq(r.rc, EX_USAGE);
-    s_run_free(&r);
+    cli_run_free(&r);
     s_rmdir(dir);
 }
 
@@ -411,7 +341,7 @@ Test(center_status, human_table_matches_golden)
     cr_assert_eq(r.rc, 0, "%s", r.err);
     cr_assert_null(strchr(r.out, '\033'), "no colours when not a TTY");
     s_golden("center_status.txt", r.out);
-    s_run_free(&r);
+    cli_run_free(&r);
 }
 
 Test(center_status, colours_when_forced)
@@ -420,7 +350,7 @@ Test(center_status, colours_when_forced)
     cr_assert_eq(r.rc, 0, "%s", r.err);
     cr_assert(strstr(r.out, "\033[32mup\033[0m"), "up is green");
     cr_assert(strstr(r.out, "\033[31mdown\033[0m"), "down is red");
-    s_run_free(&r);
+    cli_run_free(&r);
 }
 
 static void s_keys_are(json_t *o, const char *const *keys, size_t n)
@@ -458,7 +388,7 @@ Test(center_status, json_has_stable_keys)
     cr_assert_str_eq(json_string_value(json_object_get(e3, "state")), "stale");
     cr_assert(json_is_null(json_object_get(e3, "zone")));
     json_decref(a);
-    s_run_free(&r);
+    cli_run_free(&r);
 }
 
 Test(center_status, named_edges_only)
@@ -469,11 +399,11 @@ Test(center_status, named_edges_only)
     cr_assert_eq(json_array_size(a), 1);
     cr_assert_str_eq(json_string_value(json_object_get(json_array_get(a, 0), "edge")), "e2");
     json_decref(a);
-    s_run_free(&r);
+    cli_run_free(&r);
     r = RUN("center", "status", "nobody", "--data", s_fx.dir);
     cr_assert_eq(r.rc, EX_DATAERR);
     cr_assert(strstr(r.err, "'nobody' is not known"), "%s", r.err);
-    s_run_free(&r);
+    cli_run_free(&r);
 }
 
 Test(cli, center_status_without_a_store)
@@ -483,11 +413,11 @@ Test(cli, center_status_without_a_store)
     run r = RUN("center", "status", "--data", "/nonexistent/center");
     cr_assert_eq(r.rc, EX_NOINPUT);
     cr_assert(strstr(r.err, "--data"), "%s", r.err);
-    s_run_free(&r);
+    cli_run_free(&r);
     r = RUN("center", "status", "--data", dir);
     cr_assert_eq(r.rc, EX_NOINPUT);
     cr_assert(strstr(r.err, "not a center data directory"), "%s", r.err);
-    s_run_free(&r);
+    cli_run_free(&r);
     s_path(mdb, sizeof mdb, dir, "data.mdb");
     cr_assert_neq(access(mdb, F_OK), 0, "nothing created");
     s_rmdir(dir);
@@ -522,7 +452,7 @@ Test(cli, edge_status_pretty_prints_and_passes_json_through)
     run r = RUN("edge", "status", uri);
     cr_assert_eq(r.rc, 0, "%s", r.err);
     s_golden("edge_status.txt", r.out);
-    s_run_free(&r);
+    cli_run_free(&r);
 
     char line[96];
     snprintf(line, sizeof line, "yueyang/rongjiawan %s", uri); /* a DIR/env line */
@@ -532,7 +462,7 @@ Test(cli, edge_status_pretty_prints_and_passes_json_through)
     cr_assert(got && json_equal(got, want), "%s", r.out);
     json_decref(got);
     json_decref(want);
-    s_run_free(&r);
+    cli_run_free(&r);
     fake_edge_stop(&e);
 }
 
@@ -544,14 +474,14 @@ Test(cli, edge_status_error_answers)
     snprintf(uri, sizeof uri, "coap://127.0.0.1:%u", port);
     run r = RUN("edge", "status", uri);
     cr_assert_eq(r.rc, EX_DATAERR, "%s", r.err);
-    s_run_free(&r);
+    cli_run_free(&r);
     fake_edge_stop(&e);
     e = fake_edge_start("down for maintenance", 503, &port);
     snprintf(uri, sizeof uri, "coap://127.0.0.1:%u", port);
     r = RUN("edge", "status", uri);
     cr_assert_eq(r.rc, EX_UNAVAILABLE);
     cr_assert(strstr(r.err, "5.03") && strstr(r.err, "down for maintenance"), "%s", r.err);
-    s_run_free(&r);
+    cli_run_free(&r);
     fake_edge_stop(&e);
 }
 
@@ -578,23 +508,23 @@ Test(cli, edge_status_unreachable_says_what_to_check)
     run r = RUN("edge", "status", uri, "--timeout", "5");
     cr_assert_eq(r.rc, EX_UNAVAILABLE);
     cr_assert(strstr(r.err, "anwang-edge running") && strstr(r.err, "firewall"), "%s", r.err);
-    s_run_free(&r);
+    cli_run_free(&r);
 
     /* A socket that reads nothing: no answer, no ICMP; the timeout ends it. */
     snprintf(uri, sizeof uri, "coap://127.0.0.1:%u", s_closed_port(&fd, true));
     r = RUN("edge", "status", uri, "--timeout", "0.5");
     cr_assert_eq(r.rc, EX_UNAVAILABLE);
     cr_assert(strstr(r.err, "no answer within 0.5 s"), "%s", r.err);
-    s_run_free(&r);
+    cli_run_free(&r);
     close(fd);
 
     r = RUN("edge", "status", "http://127.0.0.1");
     cr_assert_eq(r.rc, EX_USAGE);
-    s_run_free(&r);
+    cli_run_free(&r);
     r = RUN("edge", "status", "coaps://127.0.0.1");
     cr_assert_eq(r.rc, EX_USAGE);
     cr_assert(strstr(r.err, "--psk-identity"), "%s", r.err);
-    s_run_free(&r);
+    cli_run_free(&r);
 }
 
 /* ------------------------------------------------------------ cli_out units */

@@ -6,69 +6,32 @@
  * status, request methods, paths, queries and bodies, --json output. */
 #include <arpa/inet.h>
 #include <criterion/criterion.h>
-#include <fcntl.h>
 #include <jansson.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <pthread.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <sysexits.h>
 #include <unistd.h>
 
 #include "cli_out.h"
+#include "cli_run.h"
 #include "cli_show.h"
 #include "rfc3339.h"
 
-#define ANWANG "" AW_BIN_DIR "/anwang"
 #define GOLDEN AW_TOOLS_TEST_DIR "/golden/"
 
-extern char **environ;
-
 /* ------------------------------------------------------------ files */
-
-static char *s_slurp(const char *path)
-{
-    FILE *f = fopen(path, "r");
-    cr_assert_not_null(f, "open %s", path);
-    char *buf = NULL;
-    size_t len = 0;
-    FILE *m = open_memstream(&buf, &len);
-    char chunk[4096];
-    size_t n;
-    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
-        fwrite(chunk, 1, n, m);
-    fclose(m);
-    fclose(f);
-    return buf;
-}
 
 /* The fixture golden/@p name as text (malloc'd). */
 static char *s_fixture(const char *name)
 {
     char path[512];
     snprintf(path, sizeof path, GOLDEN "%s", name);
-    return s_slurp(path);
-}
-
-/* Compares @p text with golden/@p name; AW_UPDATE_GOLDEN=1 rewrites the file. */
-static void s_golden(const char *name, const char *text)
-{
-    char path[512];
-    snprintf(path, sizeof path, GOLDEN "%s", name);
-    if (getenv("AW_UPDATE_GOLDEN")) {
-        FILE *f = fopen(path, "w");
-        cr_assert_not_null(f);
-        fputs(text, f);
-        fclose(f);
-    }
-    char *want = s_slurp(path);
-    cr_assert_str_eq(text, want, "golden %s differs; got:\n%s", name, text);
-    free(want);
+    return cli_slurp(path);
 }
 
 /* ------------------------------------------------------------ golden formats */
@@ -103,7 +66,7 @@ static char *s_show(show_fn fn, const char *in, bool color)
 static void s_check_golden(show_fn fn, const char *in, const char *golden, bool color)
 {
     char *out = s_show(fn, in, color);
-    s_golden(golden, out);
+    cli_golden(golden, out);
     if (!color)
         cr_assert_null(strchr(out, '\033'), "%s has escapes with colours off", golden);
     free(out);
@@ -332,11 +295,6 @@ static void s_route(srv *s, const char *method, const char *path, int status, co
 
 /* ------------------------------------------------------------ running anwang */
 
-typedef struct run {
-    int rc;
-    char *out, *err;
-} run;
-
 /* Clears every ANWANG_* variable, then points ANWANG_API at @p api (NULL: unset). */
 static void s_env(const char *api)
 {
@@ -350,43 +308,13 @@ static void s_env(const char *api)
     setenv("no_proxy", "*", 1); /* the test server is on loopback, never behind a proxy */
 }
 
-/* Runs anwang with @p args, stdin from @p in (or /dev/null). */
-static run s_run_in(const char *in, const char *const *args)
+/* Starts the server @p n with one route (s_route()) and points the environment at it (s_env()). */
+static void s_serve(srv *s, int n, const char *method, const char *path, int status,
+                    const char *body, const char *fixture)
 {
-    char dir[] = "/tmp/aw_test_cli_api.XXXXXX", out[64], err[64];
-    cr_assert_not_null(mkdtemp(dir));
-    snprintf(out, sizeof out, "%s/out", dir);
-    snprintf(err, sizeof err, "%s/err", dir);
-    const char *argv[40] = {ANWANG};
-    size_t n = 1;
-    for (; args[n - 1] && n < 39; n++)
-        argv[n] = args[n - 1];
-    argv[n] = NULL;
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_addopen(&fa, 0, in ? in : "/dev/null", O_RDONLY, 0);
-    posix_spawn_file_actions_addopen(&fa, 1, out, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    posix_spawn_file_actions_addopen(&fa, 2, err, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    pid_t pid;
-    cr_assert_eq(posix_spawn(&pid, ANWANG, &fa, NULL, (char *const *)argv, environ), 0);
-    posix_spawn_file_actions_destroy(&fa);
-    int st;
-    cr_assert_eq(waitpid(pid, &st, 0), pid);
-    cr_assert(WIFEXITED(st), "anwang died (signal %d)", WTERMSIG(st));
-    run r = {.rc = WEXITSTATUS(st), .out = s_slurp(out), .err = s_slurp(err)};
-    unlink(out);
-    unlink(err);
-    rmdir(dir);
-    return r;
-}
-
-#define RUN(...)        s_run_in(NULL, (const char *const[]){__VA_ARGS__, NULL})
-#define RUN_IN(in, ...) s_run_in(in, (const char *const[]){__VA_ARGS__, NULL})
-
-static void s_free(run *r)
-{
-    free(r->out);
-    free(r->err);
+    s_start(s, n);
+    s_route(s, method, path, status, body, fixture);
+    s_env(s->api);
 }
 
 /* The last request's body as JSON (a new reference). */
@@ -422,29 +350,27 @@ static void s_expect(srv *s, const char *method, const char *uri, const char *wa
 Test(cli_api, bearer_token_from_option_and_env)
 {
     srv s = {0};
-    s_start(&s, 1);
-    s_route(&s, "GET", "/api/v1/status", 200, NULL, "api_status.json");
-    s_env(s.api);
+    s_serve(&s, 1, "GET", "/api/v1/status", 200, NULL, "api_status.json");
     run r = RUN("status", "--token", "tok-from-option-0001");
     cr_assert_eq(r.rc, 0, "%s", r.err);
     cr_assert_str_eq(s.auth, "Bearer tok-from-option-0001");
     cr_assert(strstr(r.out, "Center yueyang-center"), "%s", r.out);
-    s_free(&r);
+    cli_run_free(&r);
     setenv("ANWANG_TOKEN", "tok-from-env-00000001", 1);
     setenv("ANWANG_TOKEN_VIEWER", "tok-viewer-0000000001", 1);
     r = RUN("status");
     cr_assert_eq(r.rc, 0);
     cr_assert_str_eq(s.auth, "Bearer tok-from-env-00000001", "ANWANG_TOKEN goes first");
-    s_free(&r);
+    cli_run_free(&r);
     r = RUN("status", "--token", "tok-from-option-0002");
     cr_assert_str_eq(s.auth, "Bearer tok-from-option-0002", "--token goes before the env");
-    s_free(&r);
+    cli_run_free(&r);
     int before = s.requests;
     r = RUN("status", "--token", "tok\r\nX-Injected: 1");
     cr_assert_eq(r.rc, EX_USAGE);
     cr_assert(strstr(r.err, "the token from --token has spaces"), "%s", r.err);
     cr_assert_eq(s.requests, before);
-    s_free(&r);
+    cli_run_free(&r);
     s_stop(&s);
 }
 
@@ -463,34 +389,32 @@ Test(cli_api, token_by_role_from_the_demo_env)
     run r = RUN("picture");
     cr_assert_eq(r.rc, 0, "%s", r.err);
     cr_assert_str_eq(s.auth, "Bearer viewer-token-000001");
-    s_free(&r);
+    cli_run_free(&r);
     r = RUN("hazards", "start", "h1");
     cr_assert_eq(r.rc, 0, "%s", r.err);
     cr_assert_str_eq(s.auth, "Bearer operator-token-0001");
-    s_free(&r);
+    cli_run_free(&r);
     r = RUN("registry", "import", GOLDEN "api_status.json");
     cr_assert_eq(r.rc, 0, "%s", r.err);
     cr_assert_str_eq(s.auth, "Bearer admin-token-0000001");
     cr_assert(strstr(r.out, "Registry version 8 stored: 3 zones, queued to 3 edges."), "%s", r.out);
-    s_free(&r);
+    cli_run_free(&r);
     unsetenv("ANWANG_TOKEN_VIEWER"); /* a higher role serves a read */
     r = RUN("picture");
     cr_assert_str_eq(s.auth, "Bearer operator-token-0001");
-    s_free(&r);
+    cli_run_free(&r);
     unsetenv("ANWANG_TOKEN_OPERATOR");
     r = RUN("hazards", "start", "h1");
     cr_assert_str_eq(s.auth, "Bearer admin-token-0000001");
-    s_free(&r);
+    cli_run_free(&r);
     s_stop(&s);
 }
 
 Test(cli_api, no_token_gets_401_with_what_to_do)
 {
     srv s = {0};
-    s_start(&s, 3);
-    s_route(&s, "*", "*", 401, "{\"error\": \"unauthorized\", \"detail\": \"no bearer token\"}",
+    s_serve(&s, 3, "*", "*", 401, "{\"error\": \"unauthorized\", \"detail\": \"no bearer token\"}",
             NULL);
-    s_env(s.api);
     run r = RUN("picture");
     cr_assert_eq(r.rc, EX_NOPERM);
     cr_assert_str_eq(s.auth, "", "no Authorization header without a token");
@@ -498,12 +422,12 @@ Test(cli_api, no_token_gets_401_with_what_to_do)
     cr_assert(strstr(r.err, "set ANWANG_TOKEN or pass --token (source demo-county/env for the "
                             "demo)"),
               "%s", r.err);
-    s_free(&r);
+    cli_run_free(&r);
     setenv("ANWANG_TOKEN_VIEWER", "stale-token-0000001", 1);
     r = RUN("alarms");
     cr_assert_eq(r.rc, EX_NOPERM);
     cr_assert(strstr(r.err, "the token from ANWANG_TOKEN_VIEWER is unknown"), "%s", r.err);
-    s_free(&r);
+    cli_run_free(&r);
     s_stop(&s);
 }
 
@@ -532,32 +456,30 @@ Test(cli_api, exit_codes_follow_the_status)
         cr_assert(strstr(r.err, "what and what to do"), "%s", r.err);
         cr_assert(strstr(r.err, "hint:"), "status %d has no hint: %s", cases[i].status, r.err);
         cr_assert_str_eq(r.out, "");
-        s_free(&r);
+        cli_run_free(&r);
     }
     s.routes[0].status = 404;
     run r = RUN("hazards", "show", "h1");
     cr_assert(strstr(r.err, "check the id; 'anwang hazards' lists the hazards"), "%s", r.err);
-    s_free(&r);
+    cli_run_free(&r);
     s.routes[0].status = 403;
     r = RUN("hazards", "assign", "h1", "--unit", "u", "--person", "p", "--deadline",
             "2030-01-01T00:00:00Z");
     cr_assert(strstr(r.err, "needs the operator role (or a higher one)"), "%s", r.err);
     cr_assert(strstr(r.err, "ANWANG_TOKEN_OPERATOR"), "%s", r.err);
-    s_free(&r);
+    cli_run_free(&r);
     s_stop(&s);
 }
 
 Test(cli_api, answers_that_are_not_json_are_errors)
 {
     srv s = {0};
-    s_start(&s, 5);
-    s_env(s.api);
-    s_route(&s, "GET", "*", 200, "<html>proxy login</html>", NULL);
+    s_serve(&s, 5, "GET", "*", 200, "<html>proxy login</html>", NULL);
     s.routes[0].ctype = "text/html";
     run r = RUN("picture");
     cr_assert_eq(r.rc, EX_SOFTWARE);
     cr_assert(strstr(r.err, "not JSON"), "%s", r.err);
-    s_free(&r);
+    cli_run_free(&r);
     s_stop(&s);
 }
 
@@ -568,10 +490,10 @@ Test(cli_api, unreachable_center_is_69)
     cr_assert_eq(r.rc, EX_UNAVAILABLE);
     cr_assert(strstr(r.err, "cannot reach the center at http://127.0.11.6:18186"), "%s", r.err);
     cr_assert(strstr(r.err, "ANWANG_API"), "%s", r.err);
-    s_free(&r);
+    cli_run_free(&r);
     r = RUN("picture", "--api", "ftp://127.0.11.6:18186");
     cr_assert_eq(r.rc, EX_USAGE, "%s", r.err);
-    s_free(&r);
+    cli_run_free(&r);
 }
 
 /* ------------------------------------------------------------ reads */
@@ -579,40 +501,38 @@ Test(cli_api, unreachable_center_is_69)
 Test(cli_api, reads_send_their_queries)
 {
     srv s = {0};
-    s_start(&s, 7);
-    s_route(&s, "GET", "*", 200, "{\"alarms\": [], \"hazards\": []}", NULL);
-    s_env(s.api);
+    s_serve(&s, 7, "GET", "*", 200, "{\"alarms\": [], \"hazards\": []}", NULL);
     run r = RUN("picture", "yueyang/rongjiawan", "--depth", "3");
     cr_assert_eq(r.rc, 0, "%s", r.err);
     s_expect(&s, "GET", "/api/v1/picture?root=yueyang%2Frongjiawan&depth=3", NULL);
-    s_free(&r);
+    cli_run_free(&r);
     r = RUN("alarms", "--all", "--root", "yueyang/gongtian", "--level", "orange");
     s_expect(&s, "GET", "/api/v1/alarms?state=all&root=yueyang%2Fgongtian&level=orange", NULL);
     cr_assert_str_eq(r.out, "no alarms\n");
-    s_free(&r);
+    cli_run_free(&r);
     r = RUN("hazards", "--status", "open", "--level", "major", "--sector", "non-coal-mine",
             "--overdue", "--limit", "5");
     s_expect(&s, "GET",
              "/api/v1/hazards?status=open&level=major&sector=non-coal-mine&overdue=true&limit=5",
              NULL);
-    s_free(&r);
+    cli_run_free(&r);
     r = RUN("device", "huaxin t3", "--metric", "tank-level", "--limit", "10");
     s_expect(&s, "GET", "/api/v1/devices/huaxin%20t3?metric=tank-level&limit=10", NULL);
-    s_free(&r);
+    cli_run_free(&r);
     r = RUN("alerts", "--all");
     s_expect(&s, "GET", "/api/v1/alerts?state=all", NULL);
-    s_free(&r);
+    cli_run_free(&r);
     int before = s.requests;
     r = RUN("picture", "--depth", "9");
     cr_assert_eq(r.rc, EX_USAGE);
-    s_free(&r);
+    cli_run_free(&r);
     r = RUN("alarms", "--level", "purple");
     cr_assert_eq(r.rc, EX_USAGE);
-    s_free(&r);
+    cli_run_free(&r);
     r = RUN("hazards", "--status", "done");
     cr_assert_eq(r.rc, EX_USAGE);
     cr_assert_eq(s.requests, before, "a usage error sends nothing");
-    s_free(&r);
+    cli_run_free(&r);
     s_stop(&s);
 }
 
@@ -630,13 +550,13 @@ static json_t *s_json_of(srv *s, const char *fixture, const char *const *args)
 {
     s->nroutes = 0;
     s_route(s, "GET", "*", 200, NULL, fixture);
-    run r = s_run_in(NULL, args);
+    run r = cli_run(NULL, args);
     cr_assert_eq(r.rc, 0, "%s", r.err);
     json_error_t e;
     json_t *j = json_loads(r.out, 0, &e);
     cr_assert_not_null(j, "--json output is not JSON: %s\n%s", e.text, r.out);
     cr_assert(strstr(r.out, "\n  \""), "--json is indented: %s", r.out);
-    s_free(&r);
+    cli_run_free(&r);
     free(s->routes[0].owned);
     s->routes[0].owned = NULL;
     return j;
@@ -694,9 +614,7 @@ Test(cli_api, json_output_is_the_servers_json)
 Test(cli_api, hazard_commands_send_the_api_json)
 {
     srv s = {0};
-    s_start(&s, 9);
-    s_route(&s, "POST", "*", 201, NULL, "api_hazard.json");
-    s_env(s.api);
+    s_serve(&s, 9, "POST", "*", 201, NULL, "api_hazard.json");
     setenv("ANWANG_TOKEN_OPERATOR", "operator-token-0001", 1);
     run r = RUN("hazards", "report", "--site", "yueyang/rongjiawan/xinqiang/huaxin-chem",
                 "--sector", "hazardous-chemicals", "--level", "major", "--title", "gauge broken",
@@ -708,7 +626,7 @@ Test(cli_api, hazard_commands_send_the_api_json)
              "\"description\": \"reads 0\", \"source\": \"inspection\", \"reporter\": \"Li Wei\"}");
     cr_assert_str_eq(s.auth, "Bearer operator-token-0001");
     cr_assert(strstr(r.out, "Hazard center-0195520b3f000000"), "%s", r.out);
-    s_free(&r);
+    cli_run_free(&r);
 
     r = RUN("hazards", "assign", "center-01", "--unit", "Huaxin", "--person", "Zhang San",
             "--deadline", "2026-12-31T18:00:00+08:00");
@@ -716,40 +634,38 @@ Test(cli_api, hazard_commands_send_the_api_json)
     s_expect(&s, "POST", "/api/v1/hazards/center-01/events",
              "{\"op\": \"assign\", \"unit\": \"Huaxin\", \"person\": \"Zhang San\", "
              "\"deadline\": \"2026-12-31T18:00:00+08:00\"}");
-    s_free(&r);
+    cli_run_free(&r);
     r = RUN("hazards", "start", "center-01", "--note", "crew on site");
     s_expect(&s, "POST", "/api/v1/hazards/center-01/events",
              "{\"op\": \"start\", \"note\": \"crew on site\"}");
-    s_free(&r);
+    cli_run_free(&r);
     r = RUN("hazards", "rectified", "center-01", "--evidence", "photo 17");
     s_expect(&s, "POST", "/api/v1/hazards/center-01/events",
              "{\"op\": \"rectified\", \"evidence\": \"photo 17\"}");
-    s_free(&r);
+    cli_run_free(&r);
     r = RUN("hazards", "verify", "center-01", "--ok");
     s_expect(&s, "POST", "/api/v1/hazards/center-01/events", "{\"op\": \"verify\", \"ok\": true}");
-    s_free(&r);
+    cli_run_free(&r);
     r = RUN("hazards", "verify", "center-01", "--fail", "--note", "still leaking");
     s_expect(&s, "POST", "/api/v1/hazards/center-01/events",
              "{\"op\": \"verify\", \"ok\": false, \"note\": \"still leaking\"}");
-    s_free(&r);
+    cli_run_free(&r);
     r = RUN("hazards", "notify", "center-01", "--audience", "bureau", "--text", "extended");
     s_expect(&s, "POST", "/api/v1/hazards/center-01/events",
              "{\"op\": \"notify\", \"audience\": \"bureau\", \"text\": \"extended\"}");
-    s_free(&r);
+    cli_run_free(&r);
     r = RUN("hazards", "note", "center-01", "owner asked for 2 days");
     cr_assert_eq(r.rc, 0, "%s", r.err);
     s_expect(&s, "POST", "/api/v1/hazards/center-01/events",
              "{\"op\": \"note\", \"note\": \"owner asked for 2 days\"}");
-    s_free(&r);
+    cli_run_free(&r);
     s_stop(&s);
 }
 
 Test(cli_api, hazard_report_from_a_file_or_stdin)
 {
     srv s = {0};
-    s_start(&s, 10);
-    s_route(&s, "POST", "/api/v1/hazards", 201, NULL, "api_hazard.json");
-    s_env(s.api);
+    s_serve(&s, 10, "POST", "/api/v1/hazards", 201, NULL, "api_hazard.json");
     char path[] = "/tmp/aw_test_cli_api_report.XXXXXX";
     int fd = mkstemp(path);
     cr_assert_geq(fd, 0);
@@ -764,19 +680,19 @@ Test(cli_api, hazard_report_from_a_file_or_stdin)
     json_t *answer = json_loads(r.out, 0, NULL);
     cr_assert_not_null(answer, "--json prints the answer: %s", r.out);
     json_decref(answer);
-    s_free(&r);
+    cli_run_free(&r);
     r = RUN_IN(path, "hazards", "report", "-f", "-");
     cr_assert_eq(r.rc, 0, "%s", r.err);
     s_expect(&s, "POST", "/api/v1/hazards", doc);
-    s_free(&r);
+    cli_run_free(&r);
     unlink(path);
     int before = s.requests;
     r = RUN("hazards", "report", "--file", "/nonexistent/report.json");
     cr_assert_eq(r.rc, EX_NOINPUT);
-    s_free(&r);
+    cli_run_free(&r);
     r = RUN_IN("/dev/null", "hazards", "report", "--file", "-");
     cr_assert_eq(r.rc, EX_DATAERR);
-    s_free(&r);
+    cli_run_free(&r);
     cr_assert_eq(s.requests, before, "unreadable or bad input sends nothing");
     s_stop(&s);
 }
@@ -784,9 +700,7 @@ Test(cli_api, hazard_report_from_a_file_or_stdin)
 Test(cli_api, hazard_usage_errors_send_nothing)
 {
     srv s = {0};
-    s_start(&s, 11);
-    s_route(&s, "*", "*", 201, NULL, "api_hazard.json");
-    s_env(s.api);
+    s_serve(&s, 11, "*", "*", 201, NULL, "api_hazard.json");
     const char *const *cases[] = {
         (const char *const[]){"hazards", "report", "--site", "a/b/c/d", NULL},
         (const char *const[]){"hazards", "report", "--site", "a/b/c/d", "--sector", "non-coal-mine",
@@ -813,11 +727,11 @@ Test(cli_api, hazard_usage_errors_send_nothing)
         (const char *const[]){"hazards", "shwo", "h1", NULL},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        run r = s_run_in(NULL, cases[i]);
+        run r = cli_run(NULL, cases[i]);
         cr_assert_eq(r.rc, EX_USAGE, "case %zu (%s %s): exit %d; %s", i, cases[i][1],
                      cases[i][2] ? cases[i][2] : "", r.rc, r.err);
         cr_assert(strstr(r.err, "Try 'anwang help"), "case %zu: %s", i, r.err);
-        s_free(&r);
+        cli_run_free(&r);
     }
     cr_assert_eq(s.requests, 0);
     s_stop(&s);
@@ -826,31 +740,27 @@ Test(cli_api, hazard_usage_errors_send_nothing)
 Test(cli_api, conflict_shows_the_ledgers_reason)
 {
     srv s = {0};
-    s_start(&s, 12);
-    s_route(&s, "POST", "*", 409,
+    s_serve(&s, 12, "POST", "*", 409,
             "{\"error\": \"invalid transition\", \"detail\": \"verify needs status rectified, the "
             "hazard is assigned\"}",
             NULL);
-    s_env(s.api);
     run r = RUN("hazards", "verify", "h1", "--ok");
     cr_assert_eq(r.rc, EX_DATAERR);
     cr_assert(strstr(r.err, "hazard h1: 409 conflict: verify needs status rectified, the hazard is "
                             "assigned (invalid transition)"),
               "%s", r.err);
     cr_assert(strstr(r.err, "nothing was changed"), "%s", r.err);
-    s_free(&r);
+    cli_run_free(&r);
     s_stop(&s);
 }
 
 Test(cli_api, alarm_ack_posts_the_note)
 {
     srv s = {0};
-    s_start(&s, 13);
-    s_route(&s, "POST", "*", 202,
+    s_serve(&s, 13, "POST", "*", 202,
             "{\"id\": \"rongjiawan-1-a17\", \"edge\": \"rongjiawan-1\", \"by\": \"duty\", "
             "\"queued\": true}",
             NULL);
-    s_env(s.api);
     setenv("ANWANG_TOKEN_VIEWER", "viewer-token-000001", 1);
     setenv("ANWANG_TOKEN_OPERATOR", "operator-token-0001", 1);
     run r = RUN("alarm", "ack", "rongjiawan-1-a17", "--note", "valve closed");
@@ -858,21 +768,19 @@ Test(cli_api, alarm_ack_posts_the_note)
     s_expect(&s, "POST", "/api/v1/alarms/rongjiawan-1-a17/ack", "{\"note\": \"valve closed\"}");
     cr_assert_str_eq(s.auth, "Bearer operator-token-0001");
     cr_assert(strstr(r.out, "queued for edge rongjiawan-1"), "%s", r.out);
-    s_free(&r);
+    cli_run_free(&r);
     r = RUN("alarm", "ack", "rongjiawan-1-a17");
     cr_assert_eq(r.rc, 0, "%s", r.err);
     cr_assert_eq(s.body_len, 0, "no body without --note");
     cr_assert_str_eq(s.ctype, "", "and no Content-Type");
-    s_free(&r);
+    cli_run_free(&r);
     s_stop(&s);
 }
 
 Test(cli_api, alerts_and_drills)
 {
     srv s = {0};
-    s_start(&s, 14);
-    s_route(&s, "POST", "*", 201, NULL, "api_alert.json");
-    s_env(s.api);
+    s_serve(&s, 14, "POST", "*", 201, NULL, "api_alert.json");
     run r = RUN("drill", "--event", "evacuation drill", "--area", "yueyang/rongjiawan", "--area",
                 "yueyang/gongtian", "--headline", "Drill");
     cr_assert_eq(r.rc, 0, "%s", r.err);
@@ -880,7 +788,7 @@ Test(cli_api, alerts_and_drills)
              "{\"status\": \"Exercise\", \"event\": \"evacuation drill\", \"headline\": \"Drill\", "
              "\"area\": [\"yueyang/rongjiawan\", \"yueyang/gongtian\"]}");
     cr_assert(strstr(r.out, "Delivery report"), "%s", r.out);
-    s_free(&r);
+    cli_run_free(&r);
     r = RUN("alert", "issue", "--status", "Actual", "--event", "leak", "--area", "a/b",
             "--severity", "Severe", "--msg-type", "Update", "--references", "x", "--references",
             "y");
@@ -888,21 +796,21 @@ Test(cli_api, alerts_and_drills)
     s_expect(&s, "POST", "/api/v1/alerts",
              "{\"status\": \"Actual\", \"event\": \"leak\", \"severity\": \"Severe\", "
              "\"msgType\": \"Update\", \"references\": [\"x\", \"y\"], \"area\": [\"a/b\"]}");
-    s_free(&r);
+    cli_run_free(&r);
     r = RUN("alert", "cancel", "center-a-01");
     cr_assert_eq(r.rc, 0, "%s", r.err);
     s_expect(&s, "POST", "/api/v1/alerts/center-a-01/cancel", NULL);
-    s_free(&r);
+    cli_run_free(&r);
     int before = s.requests;
     r = RUN("drill", "--status", "Actual", "--event", "e", "--area", "a");
     cr_assert_eq(r.rc, EX_USAGE);
-    s_free(&r);
+    cli_run_free(&r);
     r = RUN("alert", "issue", "--status", "Actual", "--event", "e");
     cr_assert_eq(r.rc, EX_USAGE);
-    s_free(&r);
+    cli_run_free(&r);
     r = RUN("alert", "issue", "--status", "Real", "--event", "e", "--area", "a");
     cr_assert_eq(r.rc, EX_USAGE);
-    s_free(&r);
+    cli_run_free(&r);
     cr_assert_eq(s.requests, before);
     s_stop(&s);
 }
@@ -912,14 +820,12 @@ Test(cli_api, alerts_and_drills)
 Test(cli_api, registry_import_prints_every_error_path)
 {
     srv s = {0};
-    s_start(&s, 15);
-    s_route(&s, "PUT", "/api/v1/registry", 400,
+    s_serve(&s, 15, "PUT", "/api/v1/registry", 400,
             "{\"error\": \"invalid registry\", \"detail\": \"3 errors\", \"errors\": ["
             "\"$.zones[0].path: must be a grid path\", "
             "{\"path\": \"$.zones[1].edge\", \"message\": \"unknown edge\"}, "
             "\"$.devices[4].interval_s: must be 1..86400\"]}",
             NULL);
-    s_env(s.api);
     setenv("ANWANG_TOKEN_ADMIN", "admin-token-0000001", 1);
     char *want = s_fixture("api_picture.json");
     run r = RUN("registry", "import", GOLDEN "api_picture.json");
@@ -931,20 +837,20 @@ Test(cli_api, registry_import_prints_every_error_path)
     cr_assert(strstr(r.err, "  $.zones[0].path: must be a grid path\n"), "%s", r.err);
     cr_assert(strstr(r.err, "  $.zones[1].edge: unknown edge\n"), "%s", r.err);
     cr_assert(strstr(r.err, "  $.devices[4].interval_s: must be 1..86400\n"), "%s", r.err);
-    s_free(&r);
+    cli_run_free(&r);
     free(want);
     int before = s.requests;
     r = RUN("registry", "import", "/nonexistent/county.json");
     cr_assert_eq(r.rc, EX_NOINPUT);
     cr_assert(strstr(r.err, "cannot read /nonexistent/county.json"), "%s", r.err);
-    s_free(&r);
+    cli_run_free(&r);
     r = RUN("registry", "import", GOLDEN "api_picture.txt");
     cr_assert_eq(r.rc, EX_DATAERR);
     cr_assert(strstr(r.err, "is not valid JSON: line 1"), "%s", r.err);
-    s_free(&r);
+    cli_run_free(&r);
     r = RUN("registry", "import");
     cr_assert_eq(r.rc, EX_USAGE);
-    s_free(&r);
+    cli_run_free(&r);
     cr_assert_eq(s.requests, before, "bad input sends nothing");
     s_stop(&s);
 }
@@ -952,26 +858,24 @@ Test(cli_api, registry_import_prints_every_error_path)
 Test(cli_api, registry_export_to_a_file)
 {
     srv s = {0};
-    s_start(&s, 16);
-    s_route(&s, "GET", "/api/v1/registry", 200, "{\"version\": 7, \"zones\": []}", NULL);
-    s_env(s.api);
+    s_serve(&s, 16, "GET", "/api/v1/registry", 200, "{\"version\": 7, \"zones\": []}", NULL);
     char dir[] = "/tmp/aw_test_cli_api_export.XXXXXX", path[128];
     cr_assert_not_null(mkdtemp(dir));
     snprintf(path, sizeof path, "%s/county.json", dir);
     run r = RUN("registry", "export", "-o", path);
     cr_assert_eq(r.rc, 0, "%s", r.err);
-    char *got = s_slurp(path);
+    char *got = cli_slurp(path);
     cr_assert_str_eq(got, "{\n  \"version\": 7,\n  \"zones\": []\n}\n");
     free(got);
-    s_free(&r);
+    cli_run_free(&r);
     r = RUN("registry", "export");
     cr_assert_str_eq(r.out, "{\n  \"version\": 7,\n  \"zones\": []\n}\n");
-    s_free(&r);
+    cli_run_free(&r);
     s.routes[0].status = 404;
     s.routes[0].body = "{\"error\": \"no registry\", \"detail\": \"import one first\"}";
     r = RUN("registry", "export", "-o", path);
     cr_assert_eq(r.rc, EX_NOINPUT);
-    s_free(&r);
+    cli_run_free(&r);
     unlink(path);
     rmdir(dir);
     s_stop(&s);
@@ -1010,35 +914,33 @@ Test(cli_api, every_api_command_has_help)
         for (; cmds[i][n]; n++)
             args[n] = cmds[i][n];
         args[n] = "--help";
-        run r = s_run_in(NULL, args);
+        run r = cli_run(NULL, args);
         cr_assert_eq(r.rc, 0, "%s --help: %d", args[0], r.rc);
         cr_assert(strncmp(r.out, "Usage: anwang ", 14) == 0, "%s", r.out);
         cr_assert(strstr(r.out, "\nExamples\n"), "%s %s", args[0], r.out);
         cr_assert(strstr(r.out, "Exit codes"), "%s", r.out);
         cr_assert(strstr(r.out, "--token"), "%s", r.out);
-        s_free(&r);
+        cli_run_free(&r);
     }
 }
 
 Test(cli_api, colours_only_when_asked_or_on_a_terminal)
 {
     srv s = {0};
-    s_start(&s, 17);
-    s_route(&s, "GET", "*", 200, NULL, "api_picture.json");
-    s_env(s.api);
+    s_serve(&s, 17, "GET", "*", 200, NULL, "api_picture.json");
     unsetenv("NO_COLOR");
     run r = RUN("picture");
     cr_assert_eq(r.rc, 0, "%s", r.err);
     cr_assert_null(strchr(r.out, '\033'), "no colours into a file: %s", r.out);
     cr_assert(strstr(r.out, "荣家湾镇  yueyang/rongjiawan  township  RED\n"), "%s", r.out);
-    s_free(&r);
+    cli_run_free(&r);
     r = RUN("--color=always", "picture");
     cr_assert_eq(r.rc, 0, "%s", r.err);
     cr_assert(strstr(r.out, "\033[31mRED\033[0m"), "%s", r.out);
     cr_assert(strstr(r.out, "\033[34mBLUE\033[0m"), "%s", r.out);
-    s_free(&r);
+    cli_run_free(&r);
     r = RUN("--color=always", "picture", "--json");
     cr_assert_null(strchr(r.out, '\033'), "--json never has colours: %s", r.out);
-    s_free(&r);
+    cli_run_free(&r);
     s_stop(&s);
 }

@@ -20,15 +20,6 @@
     "such alert, 69 the center cannot be reached, 77 token missing or not allowed, 70 center\n"    \
     "error.\n"
 
-/* "/api/v1/alerts/<escaped id><tail>"; false when it does not fit. */
-static bool s_alert_path(const char *id, const char *tail, char *path, size_t len)
-{
-    char *e = aw_cli_escape(id);
-    int n = e ? snprintf(path, len, "/api/v1/alerts/%s%s", e, tail) : -1;
-    free(e);
-    return n > 0 && (size_t)n < len;
-}
-
 /* ------------------------------------------------------------ reads */
 
 const char aw_cli_alerts_help[] =
@@ -39,21 +30,15 @@ const char aw_cli_alerts_help[] =
     "report of one.\n"
     "\n"
     "Options\n"
-    "  -a, --all              also alerts no longer active (expired or cancelled)\n"
-    "      --json             print the center's JSON, indented (for scripts)\n" AW_CLI_CONN_HELP
-    "  -h, --help             this help\n"
-    "\n"
-    "Examples\n"
-    "  anwang alerts\n"
+    "  -a, --all              also alerts no longer active (expired or "
+    "cancelled)\n" AW_CLI_READ_HELP "  anwang alerts\n"
     "  anwang alerts --all --json | jq -r '.alerts[] | select(.status == \"Exercise\") | .id'\n"
     "\n" S_EXIT_CODES;
 
 int aw_cli_alerts(const aw_cli_cmd *cmd, int argc, char **argv)
 {
-    static const struct option opts[] = {AW_CLI_CONN_OPTIONS,
-                                         {"all", no_argument, NULL, 'a'},
-                                         {"help", no_argument, NULL, 'h'},
-                                         {NULL, 0, NULL, 0}};
+    static const struct option opts[] = {
+        AW_CLI_API_OPTIONS, {"all", no_argument, NULL, 'a'}, {NULL, 0, NULL, 0}};
     aw_cli_conn conn;
     bool all = false;
     int c, rc = -1;
@@ -78,38 +63,21 @@ const char aw_cli_alert_show_help[] =
     "devices targeted, reached, failed; latency from issue to device ack; who was not\n"
     "reached). For a drill this is the drill report.\n"
     "\n"
-    "Options\n"
-    "      --json             print the center's JSON, indented (for scripts)\n" AW_CLI_CONN_HELP
-    "  -h, --help             this help\n"
-    "\n"
-    "Examples\n"
-    "  anwang alert show center-a-0195520b3f000000\n"
+    "Options\n" AW_CLI_READ_HELP "  anwang alert show center-a-0195520b3f000000\n"
     "  anwang alert show center-a-0195520b3f000000 --json | jq .report.latency_ms\n"
     "\n" S_EXIT_CODES;
 
 /* GET or POST on one alert (@p tail "" or "/cancel"). */
 static int s_one(const aw_cli_cmd *cmd, int argc, char **argv, const char *method, const char *tail)
 {
-    static const struct option opts[] = {
-        AW_CLI_CONN_OPTIONS, {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
-    aw_cli_conn conn;
-    char path[1024], subject[300];
-    int c, rc = -1;
-    aw_cli_conn_init(&conn);
-    while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1)
-        if (aw_cli_api_getopt(cmd, argv, c, &conn, &rc) && rc >= 0)
-            return rc;
-    if (argc - optind != 1)
-        return aw_cli_usage_error(cmd, argc == optind ? "missing the alert ID" : "one ID only");
-    if (!s_alert_path(argv[optind], tail, path, sizeof path))
-        return aw_cli_usage_error(cmd, "the ID is too long");
-    snprintf(subject, sizeof subject, "alert %.200s", argv[optind]);
-    aw_cli_request req = {.method = method,
-                          .path = path,
-                          .role = *tail ? AW_CLI_OPERATOR : AW_CLI_VIEWER,
-                          .subject = subject,
-                          .hint404 = "check the id; 'anwang alerts --all' lists the alerts"};
-    return aw_cli_api_show(&conn, &req, aw_cli_show_alert);
+    aw_cli_one one = {.noun = "alert",
+                      .base = "/api/v1/alerts",
+                      .tail = tail,
+                      .method = method,
+                      .role = *tail ? AW_CLI_OPERATOR : AW_CLI_VIEWER,
+                      .hint404 = "check the id; 'anwang alerts --all' lists the alerts",
+                      .human = aw_cli_show_alert};
+    return aw_cli_api_one(cmd, argc, argv, &one);
 }
 
 int aw_cli_alert_show(const aw_cli_cmd *cmd, int argc, char **argv)
@@ -123,12 +91,7 @@ const char aw_cli_alert_cancel_help[] =
     "Cancels an alert or drill: the cancellation is fanned out like the alert was.\n"
     "Cancelling one already cancelled is refused (65). Needs an operator token.\n"
     "\n"
-    "Options\n"
-    "      --json             print the center's answer as JSON\n" AW_CLI_CONN_HELP
-    "  -h, --help             this help\n"
-    "\n"
-    "Examples\n"
-    "  anwang alert cancel center-a-0195520b3f000000\n"
+    "Options\n" AW_CLI_WRITE_HELP "  anwang alert cancel center-a-0195520b3f000000\n"
     "\n" S_EXIT_CODES;
 
 int aw_cli_alert_cancel(const aw_cli_cmd *cmd, int argc, char **argv)
@@ -162,10 +125,7 @@ const char aw_cli_alert_issue_help[] =
     "token. Prints the alert with its id; 'anwang alert show ID' has the delivery report.\n"
     "\n"
     "Options\n"
-    "      --status S         Actual, Exercise or Test (needed)\n" S_ISSUE_OPTIONS AW_CLI_CONN_HELP
-    "  -h, --help             this help\n"
-    "\n"
-    "Examples\n"
+    "      --status S         Actual, Exercise or Test (needed)\n" S_ISSUE_OPTIONS AW_CLI_HELP_TAIL
     "  anwang alert issue --status Actual --event \"chemical leak\" --area yueyang/rongjiawan \\\n"
     "      --severity Severe --urgency Immediate --headline \"Leak at Huaxin: stay indoors\"\n"
     "  anwang alert issue --status Test --event \"siren test\" --area yueyang/rongjiawan\n"
@@ -178,9 +138,7 @@ const char aw_cli_drill_help[] =
     "like an alert but never sounding as Actual. 'anwang alert show ID' then has the\n"
     "drill report: who was reached and how fast. Needs an operator token.\n"
     "\n"
-    "Options\n" S_ISSUE_OPTIONS AW_CLI_CONN_HELP "  -h, --help             this help\n"
-    "\n"
-    "Examples\n"
+    "Options\n" S_ISSUE_OPTIONS AW_CLI_HELP_TAIL
     "  anwang drill --event \"evacuation drill\" --area yueyang/rongjiawan \\\n"
     "      --headline \"Drill: evacuate to the school yard\"\n"
     "  anwang drill --event \"flood drill\" --area yueyang/rongjiawan --area yueyang/xinqiang\n"
@@ -270,28 +228,17 @@ static int s_issue_opt(const aw_cli_cmd *cmd, int c, bool drill, s_issue_args *a
 /* POSTs the alert of @p a; prints the answer. */
 static int s_issue_send(const aw_cli_conn *conn, const s_issue_args *a, bool drill)
 {
-    json_t *body = s_issue_body(a);
-    char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
-    json_decref(body);
-    if (text == NULL) {
-        aw_cli_err("the options are not valid UTF-8 text");
-        return EX_DATAERR;
-    }
     aw_cli_request req = {.method = "POST",
                           .path = "/api/v1/alerts",
-                          .body = text,
-                          .body_len = strlen(text),
                           .role = AW_CLI_OPERATOR,
                           .subject = drill ? "drill" : "alert"};
-    int rc = aw_cli_api_show(conn, &req, aw_cli_show_alert);
-    free(text);
-    return rc;
+    return aw_cli_api_send(conn, &req, s_issue_body(a), "the options", aw_cli_show_alert);
 }
 
 /* Shared by `alert issue` and `drill` (@p drill: status Exercise, no --status option). */
 static int s_issue(const aw_cli_cmd *cmd, int argc, char **argv, bool drill)
 {
-    static const struct option opts[] = {AW_CLI_CONN_OPTIONS,
+    static const struct option opts[] = {AW_CLI_API_OPTIONS,
                                          {"status", required_argument, NULL, 300},
                                          {"event", required_argument, NULL, 301},
                                          {"headline", required_argument, NULL, 302},
@@ -305,7 +252,6 @@ static int s_issue(const aw_cli_cmd *cmd, int argc, char **argv, bool drill)
                                          {"msg-type", required_argument, NULL, 310},
                                          {"area", required_argument, NULL, 298},
                                          {"references", required_argument, NULL, 299},
-                                         {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
     aw_cli_conn conn;
     s_issue_args a = {.v = {drill ? "Exercise" : NULL}};

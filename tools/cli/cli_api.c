@@ -21,25 +21,16 @@
     "Exit codes: 0 ok, 64 bad arguments, 65 refused as invalid (400/409), 66 not found,\n"         \
     "69 the center cannot be reached, 77 token missing or not allowed, 70 center error.\n"
 
-/* Parses a command that has only the shared options and @p npos positional
- * arguments (named @p what in messages; their first index in *first).
- * Returns -1 to go on, else the exit code. */
-static int s_parse_plain(const aw_cli_cmd *cmd, int argc, char **argv, aw_cli_conn *conn, int npos,
-                         const char *what, int *first)
+/* The whole of a read with only the shared options: GET @p path, print it with @p human. */
+static int s_get(const aw_cli_cmd *cmd, int argc, char **argv, const char *path,
+                 const char *subject, void (*human)(const json_t *, long long, FILE *))
 {
-    static const struct option opts[] = {
-        AW_CLI_CONN_OPTIONS, {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
-    int c, rc = -1;
-    aw_cli_conn_init(conn);
-    while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1)
-        if (aw_cli_api_getopt(cmd, argv, c, conn, &rc) && rc >= 0)
-            return rc;
-    if (argc - optind < npos)
-        return aw_cli_usage_error(cmd, "missing %s", what);
-    if (argc - optind > npos)
-        return aw_cli_usage_error(cmd, "unexpected argument '%s'", argv[optind + npos]);
-    *first = optind;
-    return -1;
+    aw_cli_conn conn;
+    int first, rc = aw_cli_api_args(cmd, argc, argv, &conn, 0, NULL, NULL, &first);
+    if (rc >= 0)
+        return rc;
+    aw_cli_request req = {.method = "GET", .path = path, .subject = subject};
+    return aw_cli_api_show(&conn, &req, human);
 }
 
 /* ------------------------------------------------------------ picture */
@@ -57,11 +48,7 @@ const char aw_cli_picture_help[] =
     "  PATH                 the node to start from, a grid path (default: the county)\n"
     "\n"
     "Options\n"
-    "  -d, --depth N          levels below PATH to show, 0..4 (default 2)\n"
-    "      --json             print the center's JSON, indented (for scripts)\n" AW_CLI_CONN_HELP
-    "  -h, --help             this help\n"
-    "\n"
-    "Examples\n"
+    "  -d, --depth N          levels below PATH to show, 0..4 (default 2)\n" AW_CLI_READ_HELP
     "  anwang picture\n"
     "  anwang picture yueyang/rongjiawan --depth 3\n"
     "  anwang picture --json | jq '.root.children[] | select(.colour == \"red\") | .path'\n"
@@ -69,10 +56,8 @@ const char aw_cli_picture_help[] =
 
 int aw_cli_picture(const aw_cli_cmd *cmd, int argc, char **argv)
 {
-    static const struct option opts[] = {AW_CLI_CONN_OPTIONS,
-                                         {"depth", required_argument, NULL, 'd'},
-                                         {"help", no_argument, NULL, 'h'},
-                                         {NULL, 0, NULL, 0}};
+    static const struct option opts[] = {
+        AW_CLI_API_OPTIONS, {"depth", required_argument, NULL, 'd'}, {NULL, 0, NULL, 0}};
     aw_cli_conn conn;
     char path[1024] = "/api/v1/picture";
     const char *depth = NULL;
@@ -88,8 +73,8 @@ int aw_cli_picture(const aw_cli_cmd *cmd, int argc, char **argv)
     }
     if (argc - optind > 1)
         return aw_cli_usage_error(cmd, "one PATH only (got '%s' too)", argv[optind + 1]);
-    if (!aw_cli_query_add(path, sizeof path, "root", optind < argc ? argv[optind] : NULL) ||
-        !aw_cli_query_add(path, sizeof path, "depth", depth))
+    aw_cli_param q[] = {{"root", optind < argc ? argv[optind] : NULL}, {"depth", depth}};
+    if (!aw_cli_query_addv(path, sizeof path, q, sizeof q / sizeof *q))
         return aw_cli_usage_error(cmd, "PATH is too long");
     aw_cli_request req = {
         .method = "GET",
@@ -109,23 +94,13 @@ const char aw_cli_edges_help[] =
     "last contact, clock skew, records not yet applied (backlog) and applied per lane\n"
     "(urgent / bulk), poison records set aside, and down-channel messages pending.\n"
     "\n"
-    "Options\n"
-    "      --json             print the center's JSON, indented (for scripts)\n" AW_CLI_CONN_HELP
-    "  -h, --help             this help\n"
-    "\n"
-    "Examples\n"
-    "  anwang edges\n"
+    "Options\n" AW_CLI_READ_HELP "  anwang edges\n"
     "  anwang edges --json | jq '.edges[] | select(.connected | not) | .edge'\n"
     "\n" S_EXIT_CODES;
 
 int aw_cli_edges(const aw_cli_cmd *cmd, int argc, char **argv)
 {
-    aw_cli_conn conn;
-    int first, rc = s_parse_plain(cmd, argc, argv, &conn, 0, NULL, &first);
-    if (rc >= 0)
-        return rc;
-    aw_cli_request req = {.method = "GET", .path = "/api/v1/edges", .subject = "edges"};
-    return aw_cli_api_show(&conn, &req, aw_cli_show_edges);
+    return s_get(cmd, argc, argv, "/api/v1/edges", "edges", aw_cli_show_edges);
 }
 
 const char aw_cli_status_help[] =
@@ -136,23 +111,13 @@ const char aw_cli_status_help[] =
     "overdue hazards, active alarms. 'anwang center status' reads a center's data dir\n"
     "instead, on the center's host, without the API.\n"
     "\n"
-    "Options\n"
-    "      --json             print the center's JSON, indented (for scripts)\n" AW_CLI_CONN_HELP
-    "  -h, --help             this help\n"
-    "\n"
-    "Examples\n"
-    "  anwang status\n"
+    "Options\n" AW_CLI_READ_HELP "  anwang status\n"
     "  . demo-county/env; anwang status --json | jq .edges\n"
     "\n" S_EXIT_CODES;
 
 int aw_cli_status(const aw_cli_cmd *cmd, int argc, char **argv)
 {
-    aw_cli_conn conn;
-    int first, rc = s_parse_plain(cmd, argc, argv, &conn, 0, NULL, &first);
-    if (rc >= 0)
-        return rc;
-    aw_cli_request req = {.method = "GET", .path = "/api/v1/status", .subject = "status"};
-    return aw_cli_api_show(&conn, &req, aw_cli_show_status);
+    return s_get(cmd, argc, argv, "/api/v1/status", "status", aw_cli_show_status);
 }
 
 /* ------------------------------------------------------------ device */
@@ -168,22 +133,17 @@ const char aw_cli_device_help[] =
     "\n"
     "Options\n"
     "  -m, --metric M         only this metric's history\n"
-    "  -n, --limit N          readings of history per metric, 1..10000 (default 100)\n"
-    "      --json             print the center's JSON, indented (for scripts)\n" AW_CLI_CONN_HELP
-    "  -h, --help             this help\n"
-    "\n"
-    "Examples\n"
-    "  anwang device huaxin-t3\n"
+    "  -n, --limit N          readings of history per metric, 1..10000 (default "
+    "100)\n" AW_CLI_READ_HELP "  anwang device huaxin-t3\n"
     "  anwang device huaxin-t3 --metric tank-level --limit 10\n"
     "  anwang device huaxin-t3 --json | jq '.latest[\"tank-level\"].value'\n"
     "\n" S_EXIT_CODES;
 
 int aw_cli_device(const aw_cli_cmd *cmd, int argc, char **argv)
 {
-    static const struct option opts[] = {AW_CLI_CONN_OPTIONS,
+    static const struct option opts[] = {AW_CLI_API_OPTIONS,
                                          {"metric", required_argument, NULL, 'm'},
                                          {"limit", required_argument, NULL, 'n'},
-                                         {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
     aw_cli_conn conn;
     const char *metric = NULL, *limit = NULL;
@@ -206,8 +166,8 @@ int aw_cli_device(const aw_cli_cmd *cmd, int argc, char **argv)
         return EX_OSERR;
     snprintf(path, sizeof path, "/api/v1/devices/%.900s", id);
     free(id);
-    if (!aw_cli_query_add(path, sizeof path, "metric", metric) ||
-        !aw_cli_query_add(path, sizeof path, "limit", limit))
+    aw_cli_param q[] = {{"metric", metric}, {"limit", limit}};
+    if (!aw_cli_query_addv(path, sizeof path, q, sizeof q / sizeof *q))
         return aw_cli_usage_error(cmd, "arguments too long");
     char subject[300];
     snprintf(subject, sizeof subject, "device %.200s", argv[optind]);
@@ -231,11 +191,7 @@ const char aw_cli_alarms_help[] =
     "      --active           active alarms only (the default)\n"
     "  -a, --all              also the alarms cleared in the last 7 days\n"
     "  -r, --root PATH        only under this grid path (zone, village or site)\n"
-    "  -l, --level L          at least this level: blue, yellow, orange, red\n"
-    "      --json             print the center's JSON, indented (for scripts)\n" AW_CLI_CONN_HELP
-    "  -h, --help             this help\n"
-    "\n"
-    "Examples\n"
+    "  -l, --level L          at least this level: blue, yellow, orange, red\n" AW_CLI_READ_HELP
     "  anwang alarms\n"
     "  anwang alarms --all --root yueyang/rongjiawan --level orange\n"
     "  anwang alarms --json | jq -r '.alarms[] | select(.acknowledged | not) | .id'\n"
@@ -249,12 +205,11 @@ static bool s_level_ok(const char *l)
 int aw_cli_alarms(const aw_cli_cmd *cmd, int argc, char **argv)
 {
     enum { O_ACTIVE = 300 };
-    static const struct option opts[] = {AW_CLI_CONN_OPTIONS,
+    static const struct option opts[] = {AW_CLI_API_OPTIONS,
                                          {"active", no_argument, NULL, O_ACTIVE},
                                          {"all", no_argument, NULL, 'a'},
                                          {"root", required_argument, NULL, 'r'},
                                          {"level", required_argument, NULL, 'l'},
-                                         {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
     aw_cli_conn conn;
     const char *state = NULL, *root = NULL, *level = NULL;
@@ -275,9 +230,8 @@ int aw_cli_alarms(const aw_cli_cmd *cmd, int argc, char **argv)
                                   level);
     if (optind < argc)
         return aw_cli_usage_error(cmd, "unexpected argument '%s'", argv[optind]);
-    if (!aw_cli_query_add(path, sizeof path, "state", state) ||
-        !aw_cli_query_add(path, sizeof path, "root", root) ||
-        !aw_cli_query_add(path, sizeof path, "level", level))
+    aw_cli_param q[] = {{"state", state}, {"root", root}, {"level", level}};
+    if (!aw_cli_query_addv(path, sizeof path, q, sizeof q / sizeof *q))
         return aw_cli_usage_error(cmd, "arguments too long");
     aw_cli_request req = {.method = "GET", .path = path, .subject = "alarms"};
     return aw_cli_api_show(&conn, &req, aw_cli_show_alarms);
@@ -294,11 +248,7 @@ const char aw_cli_alarm_ack_help[] =
     "  ID                   the alarm's id, as 'anwang alarms' lists it\n"
     "\n"
     "Options\n"
-    "      --note TEXT        a remark kept with the acknowledgement\n"
-    "      --json             print the center's answer as JSON\n" AW_CLI_CONN_HELP
-    "  -h, --help             this help\n"
-    "\n"
-    "Examples\n"
+    "      --note TEXT        a remark kept with the acknowledgement\n" AW_CLI_WRITE_HELP
     "  anwang alarm ack rongjiawan-1-a17\n"
     "  anwang alarm ack rongjiawan-1-a17 --note \"on site, valve closed\"\n"
     "\n" S_EXIT_CODES "A cleared alarm cannot be acknowledged (65).\n";
@@ -323,10 +273,8 @@ static int s_ack_body(const char *note, char **body)
 int aw_cli_alarm_ack(const aw_cli_cmd *cmd, int argc, char **argv)
 {
     enum { O_NOTE = 300 };
-    static const struct option opts[] = {AW_CLI_CONN_OPTIONS,
-                                         {"note", required_argument, NULL, O_NOTE},
-                                         {"help", no_argument, NULL, 'h'},
-                                         {NULL, 0, NULL, 0}};
+    static const struct option opts[] = {
+        AW_CLI_API_OPTIONS, {"note", required_argument, NULL, O_NOTE}, {NULL, 0, NULL, 0}};
     aw_cli_conn conn;
     const char *note = NULL;
     char path[1024], subject[300], *id, *body = NULL;
@@ -370,12 +318,7 @@ const char aw_cli_registry_import_help[] =
     "Arguments\n"
     "  FILE                 the registry JSON, or - for stdin (at most 16 MiB)\n"
     "\n"
-    "Options\n"
-    "      --json             print the center's answer as JSON\n" AW_CLI_CONN_HELP
-    "  -h, --help             this help\n"
-    "\n"
-    "Examples\n"
-    "  anwang registry import county.json\n"
+    "Options\n" AW_CLI_WRITE_HELP "  anwang registry import county.json\n"
     "  anwang registry export | jq '.version += 1' | anwang registry import -\n"
     "\n" S_EXIT_CODES "A file that cannot be read is 66; one that is not JSON, 65.\n";
 
@@ -430,8 +373,8 @@ int aw_cli_registry_import(const aw_cli_cmd *cmd, int argc, char **argv)
     aw_cli_conn conn;
     char *body = NULL;
     size_t len = 0;
-    int first, rc = s_parse_plain(cmd, argc, argv, &conn, 1,
-                                  "FILE (the registry JSON, or - for stdin)", &first);
+    int first, rc = aw_cli_api_args(cmd, argc, argv, &conn, 1,
+                                    "FILE (the registry JSON, or - for stdin)", NULL, &first);
     if (rc >= 0)
         return rc;
     if ((rc = s_read_input(argv[first], S_REGISTRY_MAX, &body, &len)) >= 0)
@@ -460,10 +403,7 @@ const char aw_cli_registry_export_help[] =
     "\n"
     "Options\n"
     "  -o, --output FILE      write it to FILE (replaced whole) instead of "
-    "stdout\n" AW_CLI_CONN_HELP "  -h, --help             this help\n"
-    "\n"
-    "Examples\n"
-    "  anwang registry export -o county.json\n"
+    "stdout\n" AW_CLI_HELP_TAIL "  anwang registry export -o county.json\n"
     "  anwang registry export | jq '.zones[].path'\n"
     "\n" S_EXIT_CODES "73 when FILE cannot be written.\n";
 
@@ -489,10 +429,8 @@ static int s_write_file(const json_t *j, const char *path)
 
 int aw_cli_registry_export(const aw_cli_cmd *cmd, int argc, char **argv)
 {
-    static const struct option opts[] = {AW_CLI_CONN_OPTIONS,
-                                         {"output", required_argument, NULL, 'o'},
-                                         {"help", no_argument, NULL, 'h'},
-                                         {NULL, 0, NULL, 0}};
+    static const struct option opts[] = {
+        AW_CLI_API_OPTIONS, {"output", required_argument, NULL, 'o'}, {NULL, 0, NULL, 0}};
     aw_cli_conn conn;
     const char *out = NULL;
     json_t *reg = NULL;

@@ -40,11 +40,7 @@ const char aw_cli_hazards_help[] =
     "  -l, --level L          general or major\n"
     "      --sector S         only this sector (e.g. hazardous-chemicals, non-coal-mine)\n"
     "      --overdue          only hazards past their deadline\n"
-    "  -n, --limit N          at most N hazards (1..10000)\n"
-    "      --json             print the center's JSON, indented (for scripts)\n" AW_CLI_CONN_HELP
-    "  -h, --help             this help\n"
-    "\n"
-    "Examples\n"
+    "  -n, --limit N          at most N hazards (1..10000)\n" AW_CLI_READ_HELP
     "  anwang hazards --status open\n"
     "  anwang hazards --overdue --level major --root yueyang/rongjiawan\n"
     "  anwang hazards --json | jq -r '.hazards[] | select(.overdue) | .id'\n"
@@ -107,14 +103,13 @@ static int s_filter_check(const aw_cli_cmd *cmd, const s_filter *q)
 int aw_cli_hazards(const aw_cli_cmd *cmd, int argc, char **argv)
 {
     enum { O_SECTOR = 300, O_OVERDUE };
-    static const struct option opts[] = {AW_CLI_CONN_OPTIONS,
+    static const struct option opts[] = {AW_CLI_API_OPTIONS,
                                          {"root", required_argument, NULL, 'r'},
                                          {"status", required_argument, NULL, 's'},
                                          {"level", required_argument, NULL, 'l'},
                                          {"sector", required_argument, NULL, O_SECTOR},
                                          {"overdue", no_argument, NULL, O_OVERDUE},
                                          {"limit", required_argument, NULL, 'n'},
-                                         {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
     aw_cli_conn conn;
     s_filter q = {0};
@@ -138,12 +133,13 @@ int aw_cli_hazards(const aw_cli_cmd *cmd, int argc, char **argv)
                                   argv[optind]);
     if ((rc = s_filter_check(cmd, &q)) >= 0)
         return rc;
-    if (!aw_cli_query_add(path, sizeof path, "root", q.root) ||
-        !aw_cli_query_add(path, sizeof path, "status", q.status) ||
-        !aw_cli_query_add(path, sizeof path, "level", q.level) ||
-        !aw_cli_query_add(path, sizeof path, "sector", q.sector) ||
-        !aw_cli_query_add(path, sizeof path, "overdue", q.overdue ? "true" : NULL) ||
-        !aw_cli_query_add(path, sizeof path, "limit", q.limit))
+    aw_cli_param params[] = {{"root", q.root},
+                             {"status", q.status},
+                             {"level", q.level},
+                             {"sector", q.sector},
+                             {"overdue", q.overdue ? "true" : NULL},
+                             {"limit", q.limit}};
+    if (!aw_cli_query_addv(path, sizeof path, params, sizeof params / sizeof *params))
         return aw_cli_usage_error(cmd, "arguments too long");
     aw_cli_request req = {.method = "GET", .path = path, .subject = "hazards"};
     return aw_cli_api_show(&conn, &req, aw_cli_show_hazards);
@@ -156,46 +152,20 @@ const char aw_cli_hazards_show_help[] =
     "deadline, evidence, 双报告 for a major one) and its ledger, every event in fold\n"
     "order with who made it where; a rejected event stays listed with the reason.\n"
     "\n"
-    "Options\n"
-    "      --json             print the center's JSON, indented (for scripts)\n" AW_CLI_CONN_HELP
-    "  -h, --help             this help\n"
-    "\n"
-    "Examples\n"
-    "  anwang hazards show rongjiawan-1-0195520b3f000000\n"
+    "Options\n" AW_CLI_READ_HELP "  anwang hazards show rongjiawan-1-0195520b3f000000\n"
     "  anwang hazards show center-0195520b3f000000 --json | jq '.ledger[] | select(.accepted | "
     "not)'\n"
     "\n" S_EXIT_CODES;
 
-/* "/api/v1/hazards/<escaped id><tail>" into @p path; false when it does not fit. */
-static bool s_hazard_path(const char *id, const char *tail, char *path, size_t len)
-{
-    char *e = aw_cli_escape(id);
-    int n = e ? snprintf(path, len, "/api/v1/hazards/%s%s", e, tail) : -1;
-    free(e);
-    return n > 0 && (size_t)n < len;
-}
-
 int aw_cli_hazards_show(const aw_cli_cmd *cmd, int argc, char **argv)
 {
-    static const struct option opts[] = {
-        AW_CLI_CONN_OPTIONS, {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
-    aw_cli_conn conn;
-    char path[1024], subject[300];
-    int c, rc = -1;
-    aw_cli_conn_init(&conn);
-    while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1)
-        if (aw_cli_api_getopt(cmd, argv, c, &conn, &rc) && rc >= 0)
-            return rc;
-    if (argc - optind != 1)
-        return aw_cli_usage_error(cmd, argc == optind ? "missing the hazard ID" : "one ID only");
-    if (!s_hazard_path(argv[optind], "", path, sizeof path))
-        return aw_cli_usage_error(cmd, "the ID is too long");
-    snprintf(subject, sizeof subject, "hazard %.200s", argv[optind]);
-    aw_cli_request req = {.method = "GET",
-                          .path = path,
-                          .subject = subject,
-                          .hint404 = "check the id; 'anwang hazards' lists the hazards"};
-    return aw_cli_api_show(&conn, &req, aw_cli_show_hazard);
+    static const aw_cli_one one = {.noun = "hazard",
+                                   .base = "/api/v1/hazards",
+                                   .tail = "",
+                                   .method = "GET",
+                                   .hint404 = "check the id; 'anwang hazards' lists the hazards",
+                                   .human = aw_cli_show_hazard};
+    return aw_cli_api_one(cmd, argc, argv, &one);
 }
 
 /* ------------------------------------------------------------ writes */
@@ -203,22 +173,12 @@ int aw_cli_hazards_show(const aw_cli_cmd *cmd, int argc, char **argv)
 /* Sends @p body (a JSON object, stolen) to @p path; prints the hazard it answers. */
 static int s_post(const aw_cli_conn *conn, const char *path, const char *subject, json_t *body)
 {
-    char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
-    json_decref(body);
-    if (text == NULL) {
-        aw_cli_err("the arguments are not valid UTF-8 text");
-        return EX_DATAERR;
-    }
     aw_cli_request req = {.method = "POST",
                           .path = path,
-                          .body = text,
-                          .body_len = strlen(text),
                           .role = AW_CLI_OPERATOR,
                           .subject = subject,
                           .hint404 = "check the id; 'anwang hazards' lists the hazards"};
-    int rc = aw_cli_api_show(conn, &req, aw_cli_show_hazard);
-    free(text);
-    return rc;
+    return aw_cli_api_send(conn, &req, body, "the arguments", aw_cli_show_hazard);
 }
 
 /* Sets @p key to the string @p v when given; false when @p v is not UTF-8. */
@@ -246,11 +206,8 @@ const char aw_cli_hazards_report_help[] =
     "      --source SRC       self-inspection (自查), public-report (举报) or inspection (检查)\n"
     "      --reporter R       who reported it (needed unless the source is public-report)\n"
     "      --description D    more detail\n"
-    "  -f, --file FILE        the report as JSON instead ({\"site\", \"sector\", ...}); - = stdin\n"
-    "      --json             print the center's answer as JSON\n" AW_CLI_CONN_HELP
-    "  -h, --help             this help\n"
-    "\n"
-    "Examples\n"
+    "  -f, --file FILE        the report as JSON instead ({\"site\", \"sector\", ...}); - = "
+    "stdin\n" AW_CLI_WRITE_HELP
     "  anwang hazards report --site yueyang/rongjiawan/xinqiang/huaxin-chem \\\n"
     "      --sector hazardous-chemicals --level major --title \"tank T3 level gauge broken\" \\\n"
     "      --source inspection --reporter \"Li Wei\"\n"
@@ -322,7 +279,7 @@ static int s_report_file(const char *file, json_t **out)
 
 int aw_cli_hazards_report(const aw_cli_cmd *cmd, int argc, char **argv)
 {
-    static const struct option opts[] = {AW_CLI_CONN_OPTIONS,
+    static const struct option opts[] = {AW_CLI_API_OPTIONS,
                                          {"site", required_argument, NULL, O_SITE},
                                          {"sector", required_argument, NULL, O_SECTOR},
                                          {"level", required_argument, NULL, O_LEVEL},
@@ -331,7 +288,6 @@ int aw_cli_hazards_report(const aw_cli_cmd *cmd, int argc, char **argv)
                                          {"source", required_argument, NULL, O_SOURCE},
                                          {"reporter", required_argument, NULL, O_REPORTER},
                                          {"file", required_argument, NULL, 'f'},
-                                         {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
     aw_cli_conn conn;
     const char *v[7] = {0}, *file = NULL;
@@ -466,7 +422,7 @@ static int s_event_parse(const aw_cli_cmd *cmd, int argc, char **argv, aw_cli_co
                          s_event *e)
 {
     enum { O_OK = 'O', O_FAIL = 'F' };
-    static const struct option opts[] = {AW_CLI_CONN_OPTIONS,
+    static const struct option opts[] = {AW_CLI_API_OPTIONS,
                                          {"unit", required_argument, NULL, 'U'},
                                          {"person", required_argument, NULL, 'P'},
                                          {"deadline", required_argument, NULL, 'D'},
@@ -476,7 +432,6 @@ static int s_event_parse(const aw_cli_cmd *cmd, int argc, char **argv, aw_cli_co
                                          {"audience", required_argument, NULL, 'A'},
                                          {"text", required_argument, NULL, 'T'},
                                          {"note", required_argument, NULL, 'N'},
-                                         {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
     int c, rc = -1;
     *e = (s_event){.ok = -1};
@@ -514,7 +469,7 @@ int aw_cli_hazards_event(const aw_cli_cmd *cmd, int argc, char **argv)
         s_event_opt(&e, 'N', argv[optind + 1]);
     if ((rc = s_event_check(cmd, op, &e)) >= 0)
         return rc;
-    if (!s_hazard_path(argv[optind], "/events", path, sizeof path))
+    if (!aw_cli_id_path("/api/v1/hazards", argv[optind], "/events", path, sizeof path))
         return aw_cli_usage_error(cmd, "the ID is too long");
     snprintf(subject, sizeof subject, "hazard %.200s", argv[optind]);
     return s_post(&conn, path, subject, s_event_body(op, &e));
@@ -531,11 +486,7 @@ const char aw_cli_hazards_assign_help[] =
     "      --unit U           the unit responsible (enterprise, department)\n"
     "      --person P         the person responsible\n"
     "      --deadline TIME    RFC 3339, e.g. 2026-12-31T18:00:00+08:00\n"
-    "      --note TEXT        a remark\n"
-    "      --json             print the center's answer as JSON\n" AW_CLI_CONN_HELP
-    "  -h, --help             this help\n"
-    "\n"
-    "Examples\n"
+    "      --note TEXT        a remark\n" AW_CLI_WRITE_HELP
     "  anwang hazards assign center-0195520b3f000000 --unit \"Huaxin Chemical\" \\\n"
     "      --person \"Zhang San\" --deadline 2026-12-31T18:00:00+08:00\n"
     "\n" S_EXIT_CODES;
@@ -547,11 +498,7 @@ const char aw_cli_hazards_start_help[] =
     "token.\n"
     "\n"
     "Options\n"
-    "      --note TEXT        a remark\n"
-    "      --json             print the center's answer as JSON\n" AW_CLI_CONN_HELP
-    "  -h, --help             this help\n"
-    "\n"
-    "Examples\n"
+    "      --note TEXT        a remark\n" AW_CLI_WRITE_HELP
     "  anwang hazards start center-0195520b3f000000\n"
     "  anwang hazards start center-0195520b3f000000 --note \"crew on site\"\n"
     "\n" S_EXIT_CODES;
@@ -564,11 +511,7 @@ const char aw_cli_hazards_rectified_help[] =
     "\n"
     "Options\n"
     "      --evidence TEXT    what shows it is fixed\n"
-    "      --note TEXT        a remark\n"
-    "      --json             print the center's answer as JSON\n" AW_CLI_CONN_HELP
-    "  -h, --help             this help\n"
-    "\n"
-    "Examples\n"
+    "      --note TEXT        a remark\n" AW_CLI_WRITE_HELP
     "  anwang hazards rectified center-0195520b3f000000 --evidence \"gauge replaced, photo 17\"\n"
     "\n" S_EXIT_CODES;
 
@@ -581,11 +524,7 @@ const char aw_cli_hazards_verify_help[] =
     "Options\n"
     "      --ok               rectification accepted: close the hazard\n"
     "      --fail             not accepted: back to rectifying\n"
-    "      --note TEXT        a remark, e.g. why it failed\n"
-    "      --json             print the center's answer as JSON\n" AW_CLI_CONN_HELP
-    "  -h, --help             this help\n"
-    "\n"
-    "Examples\n"
+    "      --note TEXT        a remark, e.g. why it failed\n" AW_CLI_WRITE_HELP
     "  anwang hazards verify center-0195520b3f000000 --ok\n"
     "  anwang hazards verify center-0195520b3f000000 --fail --note \"still leaking\"\n"
     "\n" S_EXIT_CODES;
@@ -599,11 +538,7 @@ const char aw_cli_hazards_notify_help[] =
     "Options\n"
     "      --audience A       who was notified, e.g. \"county safety bureau\"\n"
     "      --text TEXT        what they were told\n"
-    "      --note TEXT        a remark\n"
-    "      --json             print the center's answer as JSON\n" AW_CLI_CONN_HELP
-    "  -h, --help             this help\n"
-    "\n"
-    "Examples\n"
+    "      --note TEXT        a remark\n" AW_CLI_WRITE_HELP
     "  anwang hazards notify center-0195520b3f000000 --audience \"county safety bureau\" \\\n"
     "      --text \"deadline extended by the township\"\n"
     "\n" S_EXIT_CODES;
@@ -613,10 +548,6 @@ const char aw_cli_hazards_note_help[] =
     "\n"
     "Adds a note to the hazard's ledger, in any state. Needs an operator token.\n"
     "\n"
-    "Options\n"
-    "      --json             print the center's answer as JSON\n" AW_CLI_CONN_HELP
-    "  -h, --help             this help\n"
-    "\n"
-    "Examples\n"
+    "Options\n" AW_CLI_WRITE_HELP
     "  anwang hazards note center-0195520b3f000000 \"owner asked for two more days\"\n"
     "\n" S_EXIT_CODES;

@@ -69,6 +69,25 @@ bool aw_cli_api_getopt(const aw_cli_cmd *cmd, char **argv, int c, aw_cli_conn *c
     return false;
 }
 
+int aw_cli_api_args(const aw_cli_cmd *cmd, int argc, char **argv, aw_cli_conn *conn, int npos,
+                    const char *missing, const char *extra, int *first)
+{
+    static const struct option opts[] = {AW_CLI_API_OPTIONS, {NULL, 0, NULL, 0}};
+    int c, rc = -1;
+    aw_cli_conn_init(conn);
+    while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1)
+        if (aw_cli_api_getopt(cmd, argv, c, conn, &rc) && rc >= 0)
+            return rc;
+    if (argc - optind < npos)
+        return aw_cli_usage_error(cmd, "missing %s", missing);
+    if (argc - optind > npos && extra != NULL)
+        return aw_cli_usage_error(cmd, "%s", extra);
+    if (argc - optind > npos)
+        return aw_cli_usage_error(cmd, "unexpected argument '%s'", argv[optind + npos]);
+    *first = optind;
+    return -1;
+}
+
 /* The token for @p role and where it came from (for messages); NULL when none is set. */
 static const char *s_token(const aw_cli_conn *conn, aw_cli_role role, const char **from)
 {
@@ -405,6 +424,14 @@ char *aw_cli_escape(const char *s)
     return copy;
 }
 
+bool aw_cli_id_path(const char *base, const char *id, const char *tail, char *path, size_t len)
+{
+    char *e = aw_cli_escape(id);
+    int n = e ? snprintf(path, len, "%s/%s%s", base, e, tail) : -1;
+    free(e);
+    return n > 0 && (size_t)n < len;
+}
+
 bool aw_cli_query_add(char *buf, size_t len, const char *key, const char *value)
 {
     if (value == NULL)
@@ -418,6 +445,14 @@ bool aw_cli_query_add(char *buf, size_t len, const char *key, const char *value)
         buf[used] = '\0';
         return false;
     }
+    return true;
+}
+
+bool aw_cli_query_addv(char *buf, size_t len, const aw_cli_param *params, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!aw_cli_query_add(buf, len, params[i].key, params[i].value))
+            return false;
     return true;
 }
 
@@ -450,4 +485,41 @@ bool aw_cli_parse_long(const char *text, long min, long max, long *out)
         return false;
     *out = v;
     return true;
+}
+
+int aw_cli_api_send(const aw_cli_conn *conn, aw_cli_request *req, json_t *body, const char *what,
+                    void (*human)(const json_t *, long long now_ms, FILE *f))
+{
+    char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
+    json_decref(body);
+    if (text == NULL) {
+        aw_cli_err("%s are not valid UTF-8 text", what);
+        return EX_DATAERR;
+    }
+    req->body = text;
+    req->body_len = strlen(text);
+    int rc = aw_cli_api_show(conn, req, human);
+    free(text);
+    req->body = NULL;
+    req->body_len = 0;
+    return rc;
+}
+
+int aw_cli_api_one(const aw_cli_cmd *cmd, int argc, char **argv, const aw_cli_one *one)
+{
+    aw_cli_conn conn;
+    char path[1024], subject[300], missing[64];
+    snprintf(missing, sizeof missing, "the %s ID", one->noun);
+    int first, rc = aw_cli_api_args(cmd, argc, argv, &conn, 1, missing, "one ID only", &first);
+    if (rc >= 0)
+        return rc;
+    if (!aw_cli_id_path(one->base, argv[first], one->tail, path, sizeof path))
+        return aw_cli_usage_error(cmd, "the ID is too long");
+    snprintf(subject, sizeof subject, "%s %.200s", one->noun, argv[first]);
+    aw_cli_request req = {.method = one->method,
+                          .path = path,
+                          .role = one->role,
+                          .subject = subject,
+                          .hint404 = one->hint404};
+    return aw_cli_api_show(&conn, &req, one->human);
 }

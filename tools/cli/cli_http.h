@@ -5,10 +5,11 @@
  * means as a message and a sysexits.h code.
  *
  * The only libcurl user of the CLI. A command fills an aw_cli_conn from its
- * options (aw_cli_conn_opt()), then calls aw_cli_api_call(), which resolves
- * the token for the role the request needs, does the request and, when the
- * answer is not a 2xx JSON document, prints what went wrong and what to do
- * next, and returns the exit code:
+ * options (aw_cli_api_getopt(); aw_cli_api_args() when it has no others of its
+ * own), then calls aw_cli_api_call(), which resolves the token for the role
+ * the request needs, does the request and, when the answer is not a 2xx JSON
+ * document, prints what went wrong and what to do next, and returns the exit
+ * code:
  *
  * | outcome                              | exit                |
  * |--------------------------------------|---------------------|
@@ -70,6 +71,29 @@ enum { AW_CLI_O_API = 1000, AW_CLI_O_TOKEN, AW_CLI_O_JSON };
     "      --token T          bearer token (default $ANWANG_TOKEN, else the demo's role\n"         \
     "                         variable, e.g. $ANWANG_TOKEN_VIEWER from DIR/env)\n"
 
+/** The help's end after a command's own options: the shared ones, -h, and the
+ * "Examples" heading. */
+#define AW_CLI_HELP_TAIL                                                                           \
+    AW_CLI_CONN_HELP "  -h, --help             this help\n"                                        \
+                     "\n"                                                                          \
+                     "Examples\n"
+
+/** AW_CLI_HELP_TAIL with the `--json` line of a read command. */
+#define AW_CLI_READ_HELP                                                                           \
+    "      --json             print the center's JSON, indented (for scripts)\n" AW_CLI_HELP_TAIL
+
+/** AW_CLI_HELP_TAIL with the `--json` line of a write command. */
+#define AW_CLI_WRITE_HELP                                                                          \
+    "      --json             print the center's answer as JSON\n" AW_CLI_HELP_TAIL
+
+/** A command's long options: the shared ones and --help, then the command's own
+ * (end the table with {NULL, 0, NULL, 0}). */
+#define AW_CLI_API_OPTIONS                                                                         \
+    AW_CLI_CONN_OPTIONS,                                                                           \
+    {                                                                                              \
+        "help", no_argument, NULL, 'h'                                                             \
+    }
+
 struct aw_cli_cmd;
 
 /** Sets the defaults: API from $ANWANG_API, no token, no JSON, 30 s. */
@@ -90,6 +114,22 @@ bool aw_cli_conn_opt(aw_cli_conn *conn, int c, const char *arg);
  */
 bool aw_cli_api_getopt(const struct aw_cli_cmd *cmd, char **argv, int c, aw_cli_conn *conn,
                        int *rc);
+
+/**
+ * Parses a command that has only the shared options and @p npos positional
+ * arguments: fewer is the usage error "missing @p missing", more is @p extra
+ * (or, when NULL, "unexpected argument 'ARG'"). On success *first is the
+ * index of the first positional argument. Returns -1 to go on, else the
+ * exit code (help, usage error).
+ */
+int aw_cli_api_args(const struct aw_cli_cmd *cmd, int argc, char **argv, aw_cli_conn *conn,
+                    int npos, const char *missing, const char *extra, int *first);
+
+/**
+ * "@p base/<escaped id>@p tail" into @p path of @p len bytes ("/api/v1/hazards",
+ * "h1", "/events"); false when it does not fit or out of memory.
+ */
+bool aw_cli_id_path(const char *base, const char *id, const char *tail, char *path, size_t len);
 
 /** One request: what to send. Strings borrowed for the call. */
 typedef struct aw_cli_request {
@@ -132,6 +172,17 @@ char *aw_cli_escape(const char *s);
  */
 bool aw_cli_query_add(char *buf, size_t len, const char *key, const char *value);
 
+/** A query parameter: its key and value (NULL: left out). */
+typedef struct aw_cli_param {
+    const char *key, *value;
+} aw_cli_param;
+
+/**
+ * aw_cli_query_add() of each of the @p n parameters in turn. Returns false
+ * when one does not fit.
+ */
+bool aw_cli_query_addv(char *buf, size_t len, const aw_cli_param *params, size_t n);
+
 /**
  * Prints the answer of a command: its JSON pretty when conn->json, else
  * through @p human (a pure formatter, cli_fmt.h) at now. Returns EX_OK, or
@@ -146,6 +197,33 @@ int aw_cli_print_answer(const aw_cli_conn *conn, const json_t *answer,
  */
 int aw_cli_api_show(const aw_cli_conn *conn, const aw_cli_request *req,
                     void (*human)(const json_t *, long long now_ms, FILE *f));
+
+/**
+ * Sends @p body (a JSON object, stolen; NULL when it could not be made) as
+ * @p req's body, then prints the answer like aw_cli_api_show(). When @p body
+ * is NULL or cannot be written as JSON text, says "@p what are not valid
+ * UTF-8 text" and returns EX_DATAERR. Returns the exit code.
+ */
+int aw_cli_api_send(const aw_cli_conn *conn, aw_cli_request *req, json_t *body, const char *what,
+                    void (*human)(const json_t *, long long now_ms, FILE *f));
+
+/** A command on one object by id: GET it, or POST to one of its paths. */
+typedef struct aw_cli_one {
+    const char *noun;    /**< "hazard": messages ("missing the hazard ID", "hazard X") */
+    const char *base;    /**< "/api/v1/hazards" */
+    const char *tail;    /**< after the id: "" or "/cancel" */
+    const char *method;  /**< "GET", "POST" */
+    aw_cli_role role;    /**< which token variable serves it */
+    const char *hint404; /**< what to do after a 404 */
+    void (*human)(const json_t *, long long now_ms, FILE *f);
+} aw_cli_one;
+
+/**
+ * The whole of a command that takes the shared options and one ID, and
+ * sends no body: parses, does @p one's request on the ID, prints the
+ * answer. Returns the exit code.
+ */
+int aw_cli_api_one(const struct aw_cli_cmd *cmd, int argc, char **argv, const aw_cli_one *one);
 
 /**
  * Parses @p text as a decimal integer in [@p min, @p max] into *out.

@@ -107,6 +107,29 @@ static void s_table_done(aw_cli_table_t **t, size_t rows, const char *empty, FIL
     aw_cli_table_destroy(t);
 }
 
+/* A table of one row per element of an array of the answer. */
+typedef struct s_list_spec {
+    const char *key;         /* the array's key in the answer */
+    const char *const *head; /* the column headers */
+    size_t ncols, right;     /* columns; the first right-aligned one (ncols: none) */
+    void (*row)(aw_cli_table_t *t, const json_t *e, long long now);
+    const char *empty; /* printed instead when there are no rows */
+} s_list_spec;
+
+static void s_list(const s_list_spec *spec, const json_t *doc, long long now, FILE *f)
+{
+    const json_t *list = json_object_get(doc, spec->key);
+    aw_cli_table_t *t = NULL;
+    size_t i;
+    json_t *e;
+    if (aw_cli_table_new(spec->head, spec->ncols, &t) != 0)
+        return;
+    for (size_t c = spec->right; c < spec->ncols; c++)
+        aw_cli_table_right(t, c);
+    json_array_foreach(list, i, e) spec->row(t, e, now);
+    s_table_done(&t, json_array_size(list), spec->empty, f);
+}
+
 /* ------------------------------------------------------------ picture */
 
 /* "devices 37/40 online, 2 stale" */
@@ -304,16 +327,9 @@ void aw_cli_show_edges(const json_t *doc, long long now_ms, FILE *f)
 {
     static const char *const h[] = {"EDGE", "ZONE",        "LINK",        "EPOCH",  "LAST CONTACT",
                                     "SKEW", "BACKLOG U/B", "APPLIED U/B", "POISON", "DOWN PENDING"};
-    const json_t *edges = json_object_get(doc, "edges");
-    aw_cli_table_t *t = NULL;
-    size_t i;
-    json_t *e;
-    if (aw_cli_table_new(h, 10, &t) != 0)
-        return;
-    for (size_t c = 3; c < 10; c++)
-        aw_cli_table_right(t, c);
-    json_array_foreach(edges, i, e) s_edge_row(t, e, now_ms);
-    s_table_done(&t, json_array_size(edges), "no edges known to the center yet", f);
+    static const char none[] = "no edges known to the center yet";
+    static const s_list_spec spec = {"edges", h, 10, 3, s_edge_row, none};
+    s_list(&spec, doc, now_ms, f);
 }
 
 /* ------------------------------------------------------------ device */
@@ -414,14 +430,8 @@ void aw_cli_show_alarms(const json_t *doc, long long now_ms, FILE *f)
 {
     static const char *const h[] = {"ID",    "LEVEL", "SITE", "DEVICE/METRIC",
                                     "VALUE", "SINCE", "STATE"};
-    const json_t *alarms = json_object_get(doc, "alarms");
-    aw_cli_table_t *t = NULL;
-    size_t i;
-    json_t *a;
-    if (aw_cli_table_new(h, 7, &t) != 0)
-        return;
-    json_array_foreach(alarms, i, a) s_alarm_row(t, a, now_ms);
-    s_table_done(&t, json_array_size(alarms), "no alarms", f);
+    static const s_list_spec spec = {"alarms", h, 7, 7, s_alarm_row, "no alarms"};
+    s_list(&spec, doc, now_ms, f);
 }
 
 void aw_cli_show_ack(const json_t *doc, long long now_ms, FILE *f)
@@ -474,14 +484,8 @@ static void s_hazard_row(aw_cli_table_t *t, const json_t *h, long long now)
 void aw_cli_show_hazards(const json_t *doc, long long now_ms, FILE *f)
 {
     static const char *const h[] = {"ID", "LEVEL", "STATUS", "SITE", "TITLE", "DEADLINE", "UNIT"};
-    const json_t *list = json_object_get(doc, "hazards");
-    aw_cli_table_t *t = NULL;
-    size_t i;
-    json_t *hz;
-    if (aw_cli_table_new(h, 7, &t) != 0)
-        return;
-    json_array_foreach(list, i, hz) s_hazard_row(t, hz, now_ms);
-    s_table_done(&t, json_array_size(list), "no hazards match", f);
+    static const s_list_spec spec = {"hazards", h, 7, 7, s_hazard_row, "no hazards match"};
+    s_list(&spec, doc, now_ms, f);
 }
 
 /* What an event carries besides its head: "unit U, person P, deadline D", "ok", ... */
@@ -654,14 +658,8 @@ void aw_cli_show_alerts(const json_t *doc, long long now_ms, FILE *f)
 {
     static const char *const h[] = {"ID",       "STATUS", "TYPE", "EVENT",
                                     "SEVERITY", "AREA",   "SENT", "STATE"};
-    const json_t *list = json_object_get(doc, "alerts");
-    aw_cli_table_t *t = NULL;
-    size_t i;
-    json_t *a;
-    if (aw_cli_table_new(h, 8, &t) != 0)
-        return;
-    json_array_foreach(list, i, a) s_alert_row(t, a, now_ms);
-    s_table_done(&t, json_array_size(list), "no alerts", f);
+    static const s_list_spec spec = {"alerts", h, 8, 8, s_alert_row, "no alerts"};
+    s_list(&spec, doc, now_ms, f);
 }
 
 /* "targeted 3, reached 2, failed 1" */
