@@ -62,34 +62,24 @@
 #include <czmq.h>
 #include <curl/curl.h>
 #include <errno.h>
-#include <fcntl.h>
-#include <ftw.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <jansson.h>
 #include <limits.h>
 #include <math.h>
-#include <netinet/in.h>
-#include <arpa/inet.h>
 #include <poll.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
+#include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <sys/resource.h>
-#include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "bench_center.h"
 #include "codec.h"
-#include "db.h"
 #include "log.h"
-#include "status.h"
 #include "store.h"
 #include "transport.h"
 #include "uplink.h"
@@ -97,7 +87,6 @@
 #define HOST         "127.0.14.1"
 #define DEVICES      4 /* per edge */
 #define MAX_EDGES    2000
-#define MAX_PIDS     4
 #define HIST_STEP_US 100    /* histogram bucket */
 #define HIST_N       600000 /* 60 s of buckets, beyond: the overflow bucket */
 #define ACK_RING     1024   /* appends awaiting their Ack, per edge */
@@ -117,10 +106,7 @@ typedef struct bench {
     int poll_ms;
     int port;
     int wrk;
-    int json;
-    const char *base;
-    const char *center_map;
-    char center_bin[PATH_MAX + 32];
+    aw_bench_opts o;
 } bench;
 
 /* ------------------------------------------------------------ latencies */
@@ -220,223 +206,14 @@ static void s_ring_settle(ring *r, uint64_t seq, int64_t now_us, hist *h)
     }
 }
 
-/* ------------------------------------------------------------ small helpers */
-
-static pid_t s_pids[MAX_PIDS];
-static atomic_int s_stop_poller;
-
-static int64_t s_mono_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
-static int64_t s_wall_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static double s_cpu_self(void)
-{
-    struct rusage ru;
-    getrusage(RUSAGE_SELF, &ru);
-    return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
-           (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
-}
-
-static int s_rm(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    (void)sb, (void)flag, (void)ftw;
-    return remove(path);
-}
-
-static void s_rmtree(const char *dir)
-{
-    if (dir[0])
-        nftw(dir, s_rm, 16, FTW_DEPTH | FTW_PHYS);
-}
-
-/* True once something accepts TCP connections on HOST:port, within ms. */
-static int s_wait_port(int port, int ms)
-{
-    int64_t end = s_mono_us() + (int64_t)ms * 1000;
-    do {
-        struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
-        int fd = socket(AF_INET, SOCK_STREAM, 0);
-        inet_pton(AF_INET, HOST, &a.sin_addr);
-        int ok = fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof a) == 0;
-        if (fd >= 0)
-            close(fd);
-        if (ok)
-            return 1;
-        poll(NULL, 0, 20);
-    } while (s_mono_us() < end);
-    return 0;
-}
-
-static void s_track(pid_t pid, pid_t old)
-{
-    for (int i = 0; i < MAX_PIDS; i++)
-        if (s_pids[i] == old) {
-            s_pids[i] = pid;
-            return;
-        }
-}
-
-/* Signal handler: stop what we started (kill is async-signal-safe). */
-static void s_on_signal(int sig)
-{
-    for (int i = 0; i < MAX_PIDS; i++)
-        if (s_pids[i] > 0)
-            kill(s_pids[i], SIGKILL);
-    _exit(128 + sig);
-}
-
-/* Starts @p argv with stdout and stderr to @p log. Returns the pid or -1. */
-static pid_t s_spawn(char *const argv[], const char *log)
-{
-    pid_t pid = fork();
-    if (pid != 0) {
-        if (pid > 0)
-            s_track(pid, 0);
-        return pid;
-    }
-    int ifd = open("/dev/null", O_RDONLY);
-    int lfd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0600);
-    if (ifd < 0 || lfd < 0)
-        _exit(127);
-    dup2(ifd, 0);
-    dup2(lfd, 1);
-    dup2(lfd, 2);
-    execvp(argv[0], argv);
-    _exit(127);
-}
-
-/* Waits for @p *pid to exit (after SIGTERM when @p term), SIGKILL after
- * @p ms. Returns its wait status (-1 when it had to be killed). */
-static int s_reap(pid_t *pid, int term, int ms)
-{
-    int status = -1;
-    if (*pid <= 0)
-        return -1;
-    if (term)
-        kill(*pid, SIGTERM);
-    int64_t end = s_mono_us() + (int64_t)ms * 1000;
-    while (waitpid(*pid, &status, WNOHANG) == 0) {
-        if (s_mono_us() > end) {
-            kill(*pid, SIGKILL);
-            waitpid(*pid, &status, 0);
-            status = -1;
-            break;
-        }
-        poll(NULL, 0, 10);
-    }
-    s_track(0, *pid);
-    *pid = 0;
-    return status;
-}
-
-/* The whole file @p path as a string (caller frees), NULL when unreadable. */
-static char *s_slurp(const char *path)
-{
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return NULL;
-    fseek(f, 0, SEEK_END);
-    long size = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *buf = malloc(size > 0 ? (size_t)size + 1 : 1);
-    size_t n = buf ? fread(buf, 1, size > 0 ? (size_t)size : 0, f) : 0;
-    fclose(f);
-    if (buf)
-        buf[n] = '\0';
-    return buf;
-}
-
-static int s_file_has(const char *path, const char *text)
-{
-    char *buf = s_slurp(path);
-    int found = buf && strstr(buf, text) != NULL;
-    free(buf);
-    return found;
-}
-
-static int s_wait_text(const char *path, const char *text, int ms)
-{
-    int64_t end = s_mono_us() + (int64_t)ms * 1000;
-    do {
-        if (s_file_has(path, text))
-            return 1;
-        poll(NULL, 0, 20);
-    } while (s_mono_us() < end);
-    return 0;
-}
-
-/* Copies the lines of @p path at level warn or error to stderr (at most 20). */
-static void s_log_problems(const char *path)
-{
-    char line[1024];
-    int shown = 0;
-    FILE *f = fopen(path, "r");
-    while (f && shown < 20 && fgets(line, sizeof line, f))
-        if (strstr(line, " warn ") || strstr(line, " error ")) {
-            fprintf(stderr, "  center log: %s", line);
-            shown++;
-        }
-    if (f)
-        fclose(f);
-}
-
-/* utime + stime of @p pid in seconds (/proc/PID/stat); -1 when unreadable. */
-static double s_proc_cpu(pid_t pid)
-{
-    char path[64], buf[2048];
-    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-    FILE *f = fopen(path, "r");
-    size_t n = f ? fread(buf, 1, sizeof buf - 1, f) : 0;
-    if (f)
-        fclose(f);
-    buf[n] = '\0';
-    char *p = strrchr(buf, ')'); /* the command name may hold spaces */
-    unsigned long long ut, st;
-    if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) != 2)
-        return -1;
-    return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
-}
-
-/* A "Vm…:" value of /proc/PID/status in KiB (0 when unreadable). */
-static uint64_t s_proc_kib(pid_t pid, const char *key)
-{
-    char path[64], line[256];
-    uint64_t v = 0;
-    snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
-    FILE *f = fopen(path, "r");
-    while (f && fgets(line, sizeof line, f))
-        if (strncmp(line, key, strlen(key)) == 0)
-            v = strtoull(line + strlen(key), NULL, 10);
-    if (f)
-        fclose(f);
-    return v;
-}
-
 /* ------------------------------------------------------------ the center */
 
+/* The daemon, and what its HTTP API needs. */
 typedef struct center {
-    char dir[PATH_MAX];
-    char conf[PATH_MAX + 32];
-    char data[PATH_MAX + 32];
-    char log[PATH_MAX + 32];
-    char cert[PATH_MAX + 32];
-    char allow[PATH_MAX + 32];
+    aw_bench_center d;
     char tokens[PATH_MAX + 32];
-    char endpoint[64];
     char api[64]; /* http://HOST:PORT ("" = the center has no HTTP API) */
-    char server_key[48];
     char viewer[40], admin[40];
-    pid_t pid;
 } center;
 
 /* True when this center build knows the [http] section (its --help prints the config). */
@@ -445,9 +222,9 @@ static int s_center_has_http(const char *bin, const char *dir)
     char log[PATH_MAX + 32];
     snprintf(log, sizeof log, "%s/help.txt", dir);
     char *argv[] = {(char *)bin, "--help", NULL};
-    pid_t pid = s_spawn(argv, log);
-    s_reap(&pid, 0, 5000);
-    int has = s_file_has(log, "[http]");
+    pid_t pid = aw_bench_spawn(argv, -1, -1, log);
+    aw_bench_reap(&pid, 0, 5000, NULL);
+    int has = aw_bench_file_has(log, "[http]");
     remove(log);
     return has;
 }
@@ -469,73 +246,48 @@ static int s_write_tokens(center *c)
         return -1;
     fprintf(f, "# aw-bench-center\n%s viewer bench-viewer\n%s admin bench-admin\n", c->viewer,
             c->admin);
-    return fclose(f) == 0 ? 0 : -1;
-}
-
-static int s_center_conf(center *c, const bench *b)
-{
-    FILE *f = fopen(c->conf, "w");
-    if (!f)
+    if (fclose(f) != 0)
         return -1;
-    fprintf(f,
-            "[center]\nid = bench-county\ndata_dir = %s\n[store]\nmap_size = %s\n"
-            "map_max = 64G\n[zmq]\nbind = %s\ncert = %s\nallow_dir = %s\n[log]\nlevel = info\n",
-            c->data, b->center_map, c->endpoint, c->cert, c->allow);
-    if (c->api[0])
-        fprintf(f, "[http]\nbind = %s:%d\ntokens = %s\n", HOST, b->port + 1, c->tokens);
-    return fclose(f) == 0 ? 0 : -1;
+    return chmod(c->tokens, 0600); /* tokens are secrets: the center warns otherwise */
 }
 
-/* Paths, the center's certificate, tokens and config. */
+/* Paths, the center's certificate, tokens and config ([http] when it has the API). */
 static int s_center_files(center *c, const bench *b)
 {
-    snprintf(c->conf, sizeof c->conf, "%s/center.conf", c->dir);
-    snprintf(c->data, sizeof c->data, "%s/center-data", c->dir);
-    snprintf(c->log, sizeof c->log, "%s/center.log", c->dir);
-    snprintf(c->cert, sizeof c->cert, "%s/center.cert", c->dir);
-    snprintf(c->allow, sizeof c->allow, "%s/edges.d", c->dir);
-    snprintf(c->tokens, sizeof c->tokens, "%s/tokens", c->dir);
-    snprintf(c->endpoint, sizeof c->endpoint, "tcp://%s:%d", HOST, b->port);
-    if (s_center_has_http(b->center_bin, c->dir))
+    char http[PATH_MAX + 96] = "";
+    snprintf(c->tokens, sizeof c->tokens, "%s/tokens", c->d.dir);
+    if (s_center_has_http(b->o.center_bin, c->d.dir)) {
         snprintf(c->api, sizeof c->api, "http://%s:%d", HOST, b->port + 1);
-    if (mkdir(c->allow, 0700) != 0 || (c->api[0] && s_write_tokens(c) != 0))
+        snprintf(http, sizeof http, "[http]\nbind = %s:%d\ntokens = %s\n", HOST, b->port + 1,
+                 c->tokens);
+    }
+    if (aw_bench_center_files(&c->d, HOST, b->port, 64) != 0 ||
+        (c->api[0] && s_write_tokens(c) != 0))
         return -1;
-    zcert_t *cc = zcert_new();
-    int rv = cc ? zcert_save(cc, c->cert) : -1;
-    if (cc)
-        snprintf(c->server_key, sizeof c->server_key, "%s", zcert_public_txt(cc));
-    zcert_destroy(&cc);
-    return rv == 0 ? s_center_conf(c, b) : -1;
+    return aw_bench_center_conf(&c->d, b->o.center_map, http);
 }
 
 static int s_center_start(center *c, const char *bin)
 {
-    char *argv[] = {(char *)bin, "-c", c->conf, NULL};
-    c->pid = s_spawn(argv, c->log);
-    if (c->pid > 0 && s_wait_text(c->log, "serving on", 20000))
+    if (aw_bench_center_start(&c->d, bin, 20000) == 0)
         return 0;
     fprintf(stderr, "aw-bench-center: %s did not start; its log:\n", bin);
-    char *log = s_slurp(c->log);
+    char *log = aw_bench_slurp(c->d.log);
     fprintf(stderr, "%s\n", log ? log : "(none)");
     free(log);
     return -1;
 }
 
 /* The bulk readings the center's store holds for the edges (center stopped). */
-static uint64_t s_center_held(const center *c, sim_edge *edges, unsigned n)
+static uint64_t s_center_held(const center *c, const sim_edge *edges, unsigned n)
 {
-    aw_store_opts so = {.path = c->data, .map_size = 256 << 20, .map_max = (size_t)64 << 30};
-    aw_store_t *store = NULL;
-    aw_center_db_t *db = NULL;
+    const char **ids = calloc(n, sizeof *ids);
     uint64_t sum = 0;
-    if (aw_store_open(&so, &store) == AW_OK && aw_center_db_open(store, &db) == AW_OK)
-        for (unsigned i = 0; i < n; i++) {
-            aw_edge_status st = {0};
-            if (aw_center_edge_status(db, edges[i].id, &st) == AW_OK)
-                sum += st.records[AW_LANE_BULK];
-        }
-    aw_center_db_destroy(&db);
-    aw_store_destroy(&store);
+    for (unsigned i = 0; ids && i < n; i++)
+        ids[i] = edges[i].id;
+    if (ids)
+        sum = aw_bench_center_held(&c->d, ids, n);
+    free(ids);
     return sum;
 }
 
@@ -650,21 +402,14 @@ static int s_encode(const sim_edge *e, uint64_t i, int64_t t, uint8_t **buf, siz
 {
     char dev[48];
     unsigned d = (unsigned)(i % DEVICES);
-    Anwang__Reading r = ANWANG__READING__INIT;
-    Anwang__Record rec = ANWANG__RECORD__INIT;
     snprintf(dev, sizeof dev, "%s-d%u", e->id + 6, d);
-    r.device = dev;
-    r.metric = (char *)s_metrics[d];
-    r.unit = (char *)s_units[d];
-    r.has_value = true;
-    r.value = 1.0 + (double)((i * 2654435761u + e->idx) % 1000) / 1000.0;
-    r.time_ms = t;
-    r.has_time_from_device = true;
-    r.time_from_device = true;
-    rec.hlc = ((uint64_t)t << 16) | (i & 0xffff);
-    rec.body_case = ANWANG__RECORD__BODY_READING;
-    rec.reading = &r;
-    return aw_codec_record_encode(&rec, buf, len, NULL, 0);
+    aw_bench_reading r = {.device = dev,
+                          .metric = s_metrics[d],
+                          .unit = s_units[d],
+                          .value = 1.0 + (double)((i * 2654435761u + e->idx) % 1000) / 1000.0,
+                          .time_ms = t,
+                          .logical = (uint16_t)(i & 0xffff)};
+    return aw_bench_reading_encode(&r, buf, len);
 }
 
 /* The encoded readings of all edges, one arena: edge e owns [offs[e][0], offs[e][n]). */
@@ -695,7 +440,7 @@ static int s_prepare(const bench *b, sim_edge *edges, arena *a, size_t *starts)
 {
     double per_edge = b->rate / b->edges;
     uint64_t n = (uint64_t)ceil(per_edge * (b->duration_s + 1)) + 4;
-    int64_t t0 = s_wall_ms();
+    int64_t t0 = aw_bench_wall_ms();
     a->offs = malloc((size_t)b->edges * (n + 1) * sizeof(uint32_t));
     if (!a->offs)
         return -1;
@@ -725,29 +470,15 @@ static int s_prepare(const bench *b, sim_edge *edges, arena *a, size_t *starts)
 
 /* ------------------------------------------------------------ edge setup */
 
-static int s_down_ok(void *arg, const Anwang__Down *down)
-{
-    (void)arg, (void)down;
-    return AW_OK;
-}
-
 /* Edge @p i: ids, its certificate pair (public copy in the allow-list), its store. */
 static int s_edge_files(sim_edge *e, unsigned i, const center *c)
 {
-    char pub[PATH_MAX + 96];
     e->idx = i;
     snprintf(e->id, sizeof e->id, "bench-e%03u", i);
     snprintf(e->zone, sizeof e->zone, "bench/z%03u", i);
-    snprintf(e->dir, sizeof e->dir, "%s/edge-%03u", c->dir, i);
-    snprintf(e->cert, sizeof e->cert, "%s/edge-%03u.cert", c->dir, i);
-    snprintf(pub, sizeof pub, "%s/%s.cert", c->allow, e->id);
-    zcert_t *ec = zcert_new();
-    if (!ec)
-        return -1;
-    zcert_set_meta(ec, "edge-id", "%s", e->id);
-    zcert_set_meta(ec, "zone", "%s", e->zone);
-    int rv = zcert_save(ec, e->cert) | zcert_save_public(ec, pub);
-    zcert_destroy(&ec);
+    snprintf(e->dir, sizeof e->dir, "%s/edge-%03u", c->d.dir, i);
+    snprintf(e->cert, sizeof e->cert, "%s/edge-%03u.cert", c->d.dir, i);
+    int rv = aw_bench_center_edge(&c->d, e->id, e->zone, e->cert);
     aw_store_opts so = {.path = e->dir,
                         .map_size = (size_t)4 << 20,
                         .map_max = (size_t)256 << 20,
@@ -761,12 +492,12 @@ static int s_edge_files(sim_edge *e, unsigned i, const center *c)
 static int s_edge_connect(sim_edge *e, const center *c, int ep)
 {
     aw_transport_opts to = {
-        .endpoint = c->endpoint, .cert_path = e->cert, .server_key = c->server_key};
+        .endpoint = c->d.endpoint, .cert_path = e->cert, .server_key = c->d.server_key};
     aw_uplink_opts uo = {.edge_id = e->id,
                          .zone = e->zone,
                          .ack_flush_ms = 1000,
                          .send = aw_transport_send,
-                         .on_down = s_down_ok};
+                         .on_down = aw_bench_down_ignore};
     if (aw_transport_new(&to, &e->t) != AW_OK)
         return -1;
     uo.send_arg = e->t;
@@ -800,7 +531,7 @@ static void s_edge_acked(sim_edge *e, int64_t now_us, hist *acks)
 static int s_wave_up(sim_edge *edges, unsigned from, unsigned to, int64_t end_us)
 {
     for (;;) {
-        int64_t now = s_mono_us();
+        int64_t now = aw_bench_mono_us();
         unsigned up = 0;
         for (unsigned i = from; i < to; i++) {
             aw_transport_process(edges[i].t, edges[i].up, now / 1000);
@@ -822,7 +553,7 @@ static int s_wave_up(sim_edge *edges, unsigned from, unsigned to, int64_t end_us
 static int s_edges_up(sim_edge *edges, unsigned n, unsigned wave, const center *c, int ep,
                       double *up_s)
 {
-    int64_t t0 = s_mono_us(), end = t0 + (int64_t)SETUP_S * 1000000;
+    int64_t t0 = aw_bench_mono_us(), end = t0 + (int64_t)SETUP_S * 1000000;
     for (unsigned from = 0; from < n; from += wave) {
         unsigned to = from + wave < n ? from + wave : n;
         for (unsigned i = from; i < to; i++)
@@ -835,13 +566,16 @@ static int s_edges_up(sim_edge *edges, unsigned n, unsigned wave, const center *
                     SETUP_S);
             return -1;
         }
-        fprintf(stderr, "  %u of %u edges up (%.1f s)\n", to, n, (double)(s_mono_us() - t0) / 1e6);
+        fprintf(stderr, "  %u of %u edges up (%.1f s)\n", to, n,
+                (double)(aw_bench_mono_us() - t0) / 1e6);
     }
-    *up_s = (double)(s_mono_us() - t0) / 1e6;
+    *up_s = (double)(aw_bench_mono_us() - t0) / 1e6;
     return 0;
 }
 
 /* ------------------------------------------------------------ the picture poller */
+
+static atomic_int s_stop_poller;
 
 typedef struct poller {
     const bench *b;
@@ -881,7 +615,7 @@ typedef struct poll_slot {
 /* Settles the sampled edge's commits that the answer of @p s shows applied. */
 static void s_poll_done(poller *p, poll_slot *s, CURLcode rc)
 {
-    int64_t t1 = s_mono_us();
+    int64_t t1 = aw_bench_mono_us();
     long status = 0;
     if (rc == CURLE_OK)
         curl_easy_getinfo(s->curl, CURLINFO_RESPONSE_CODE, &status);
@@ -923,7 +657,7 @@ static int s_slot_init(poller *p, poll_slot *s, sim_edge *e)
 /* Starts the requests of the idle slots whose turn has come. */
 static void s_poll_start(CURLM *m, poll_slot *slots, unsigned n, int64_t period_us)
 {
-    int64_t now = s_mono_us();
+    int64_t now = aw_bench_mono_us();
     for (unsigned i = 0; i < n; i++) {
         poll_slot *s = &slots[i];
         if (s->busy || now < s->next)
@@ -1025,15 +759,15 @@ static void s_append(run *r, sim_edge *e, const bench *b, double t_s, int64_t du
         recs[i] = e->arena + e->offs[j];
         lens[i] = e->offs[j + 1] - e->offs[j];
     }
-    int64_t now = s_mono_us();
+    int64_t now = aw_bench_mono_us();
     if (now - due_us > r->late_max_us)
         r->late_max_us = now - due_us;
-    if (aw_store_append(e->store, AW_LANE_BULK, recs, lens, k, (uint64_t)s_wall_ms() << 16,
+    if (aw_store_append(e->store, AW_LANE_BULK, recs, lens, k, (uint64_t)aw_bench_wall_ms() << 16,
                         &first) != AW_OK) {
         r->failed = 1;
         return;
     }
-    int64_t done = s_mono_us();
+    int64_t done = aw_bench_mono_us();
     e->next_rec += k;
     e->head = first + k - 1;
     r->offered += k;
@@ -1054,7 +788,7 @@ static void s_receive(run *r, int wait_ms)
 {
     struct epoll_event ev[256];
     int k = epoll_wait(r->ep, ev, 256, wait_ms < 0 ? 0 : wait_ms);
-    int64_t now = s_mono_us();
+    int64_t now = aw_bench_mono_us();
     for (int i = 0; i < k; i++) {
         sim_edge *e = &r->edges[ev[i].data.u32];
         aw_transport_process(e->t, e->up, now / 1000);
@@ -1066,7 +800,7 @@ static void s_receive(run *r, int wait_ms)
 static uint64_t s_total_acked(run *r)
 {
     uint64_t sum = 0;
-    int64_t now = s_mono_us();
+    int64_t now = aw_bench_mono_us();
     for (unsigned i = 0; i < r->n; i++) {
         s_edge_acked(&r->edges[i], now, &r->acks);
         sum += r->edges[i].acked;
@@ -1091,13 +825,13 @@ static void s_ticks(run *r, int64_t now, uint64_t *cursor, int64_t t0)
 /* The window: commits on schedule for duration_s, receiving Acks between. */
 static void s_window(run *r, const bench *b, const center *c)
 {
-    int64_t period = (int64_t)b->commit_ms * 1000, t0 = s_mono_us();
+    int64_t period = (int64_t)b->commit_ms * 1000, t0 = aw_bench_mono_us();
     int64_t end = t0 + (int64_t)b->duration_s * 1000000;
     uint64_t j = 0, tick = 0;
-    double cpu0 = s_proc_cpu(c->pid), gen0 = s_cpu_self();
+    double cpu0 = aw_bench_proc_cpu(c->d.pid), gen0 = aw_bench_cpu_self();
     int shown = 0;
     for (;;) {
-        int64_t now = s_mono_us(), due;
+        int64_t now = aw_bench_mono_us(), due;
         while ((due = t0 + (int64_t)(j / r->n) * period +
                       (int64_t)(j % r->n) * period / (int64_t)r->n) <= now &&
                due < end) {
@@ -1108,19 +842,19 @@ static void s_window(run *r, const bench *b, const center *c)
         if (due >= end && now >= end)
             break;
         s_ticks(r, now, &tick, t0);
-        int64_t wait = (due - s_mono_us() + 999) / 1000; /* ≥ 1 ms: no busy loop */
+        int64_t wait = (due - aw_bench_mono_us() + 999) / 1000; /* ≥ 1 ms: no busy loop */
         s_receive(r, wait > 5 ? 5 : wait < 1 ? 1 : (int)wait);
         if ((now - t0) / 10000000 != shown) {
             shown = (int)((now - t0) / 10000000);
             fprintf(stderr, "  %3d s: %" PRIu64 " readings committed\n", shown * 10, r->offered);
         }
     }
-    r->window_s = (double)(s_mono_us() - t0) / 1e6;
-    r->center_cpu_s = s_proc_cpu(c->pid) - cpu0;
-    r->gen_cpu_s = s_cpu_self() - gen0;
-    r->rss_kib = s_proc_kib(c->pid, "VmRSS:");
-    r->hwm_kib = s_proc_kib(c->pid, "VmHWM:");
-    r->anon_kib = s_proc_kib(c->pid, "RssAnon:");
+    r->window_s = (double)(aw_bench_mono_us() - t0) / 1e6;
+    r->center_cpu_s = aw_bench_proc_cpu(c->d.pid) - cpu0;
+    r->gen_cpu_s = aw_bench_cpu_self() - gen0;
+    r->rss_kib = aw_bench_proc_kib(c->d.pid, "VmRSS:");
+    r->hwm_kib = aw_bench_proc_kib(c->d.pid, "VmHWM:");
+    r->anon_kib = aw_bench_proc_kib(c->d.pid, "RssAnon:");
     r->acked_end = s_total_acked(r);
     r->backlog_end = r->offered - r->acked_end;
 }
@@ -1128,15 +862,15 @@ static void s_window(run *r, const bench *b, const center *c)
 /* After the window: until every committed reading is acked (DRAIN_S at most). */
 static void s_drain(run *r)
 {
-    int64_t t0 = s_mono_us(), end = t0 + (int64_t)DRAIN_S * 1000000;
+    int64_t t0 = aw_bench_mono_us(), end = t0 + (int64_t)DRAIN_S * 1000000;
     uint64_t tick = 0;
     r->drain_s = -1;
-    while (s_mono_us() < end) {
+    while (aw_bench_mono_us() < end) {
         if (s_total_acked(r) == r->offered) {
-            r->drain_s = (double)(s_mono_us() - t0) / 1e6;
+            r->drain_s = (double)(aw_bench_mono_us() - t0) / 1e6;
             return;
         }
-        s_ticks(r, s_mono_us(), &tick, t0);
+        s_ticks(r, aw_bench_mono_us(), &tick, t0);
         s_receive(r, 5);
     }
 }
@@ -1155,12 +889,12 @@ static void s_wrk(const bench *b, const center *c, wrk_result *w)
     char url[128], auth[96], log[PATH_MAX + 32];
     snprintf(url, sizeof url, "%s/api/v1/picture?depth=3", c->api);
     snprintf(auth, sizeof auth, "Authorization: Bearer %s", c->viewer);
-    snprintf(log, sizeof log, "%s/wrk.txt", c->dir);
+    snprintf(log, sizeof log, "%s/wrk.txt", c->d.dir);
     char *argv[] = {"wrk", "-t2", "-c16", "-d10s", "-H", auth, url, NULL};
     fprintf(stderr, "  wrk -t2 -c16 -d10s -H \"Authorization: Bearer …\" %s\n", url);
-    pid_t pid = s_spawn(argv, log);
-    int st = s_reap(&pid, 0, 30000);
-    char *out = s_slurp(log), *p;
+    pid_t pid = aw_bench_spawn(argv, -1, -1, log);
+    int st = aw_bench_reap(&pid, 0, 30000, NULL);
+    char *out = aw_bench_slurp(log), *p;
     (void)b;
     if (st != 0 || !out || !(p = strstr(out, "Requests/sec:"))) {
         fprintf(stderr, "aw-bench-center: wrk failed: %s\n", out ? out : "(no output)");
@@ -1226,7 +960,7 @@ static void s_print(const bench *b, const center *c, const run *r, const poller 
            !p                        ? "not measured"
            : f99 >= 0 && f99 <= 1000 ? "yes"
                                      : "NO");
-    if (b->json)
+    if (b->o.json)
         printf("{\"edges\":%u,\"rate\":%.0f,\"duration_s\":%d,\"offered_per_s\":%.0f,"
                "\"applied_per_s\":%.0f,\"backlog_end\":%" PRIu64 ",\"drain_s\":%.3f,"
                "\"held\":%" PRIu64 ",\"offered\":%" PRIu64 ",\"ack_p50_ms\":%.1f,"
@@ -1256,17 +990,6 @@ static void s_usage(void)
             "[--json]\n");
 }
 
-static void s_default_center(bench *b)
-{
-    char self[PATH_MAX];
-    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
-    self[n > 0 ? n : 0] = '\0';
-    char *slash = strrchr(self, '/');
-    if (slash)
-        *slash = '\0';
-    snprintf(b->center_bin, sizeof b->center_bin, "%s/anwang-center", slash ? self : ".");
-}
-
 static int s_parse(int argc, char **argv, bench *b)
 {
     static const struct option longs[] = {{"edges", required_argument, NULL, 'e'},
@@ -1284,6 +1007,8 @@ static int s_parse(int argc, char **argv, bench *b)
                                           {NULL, 0, NULL, 0}};
     int c;
     while ((c = getopt_long(argc, argv, "d:", longs, NULL)) != -1) {
+        if (aw_bench_opt(&b->o, c, optarg))
+            continue;
         switch (c) {
         case 'e':
             b->edges = (unsigned)strtoul(optarg, NULL, 10);
@@ -1306,20 +1031,8 @@ static int s_parse(int argc, char **argv, bench *b)
         case 'p':
             b->port = (int)strtol(optarg, NULL, 10);
             break;
-        case 'd':
-            b->base = optarg;
-            break;
-        case 'C':
-            snprintf(b->center_bin, sizeof b->center_bin, "%s", optarg);
-            break;
-        case 'M':
-            b->center_map = optarg;
-            break;
         case 'W':
             b->wrk = 0;
-            break;
-        case 'J':
-            b->json = 1;
             break;
         case 'w':
             b->wave = (unsigned)strtoul(optarg, NULL, 10);
@@ -1366,15 +1079,16 @@ static int s_bench(const bench *b, center *c, run *r, poller *p, wrk_result *w, 
     size_t *starts = calloc(b->edges, sizeof *starts);
     pthread_t th;
     int poll_rv = 1, rv = -1;
-    int64_t t0 = s_mono_us();
+    int64_t t0 = aw_bench_mono_us();
     fprintf(stderr, "encoding %.0f readings for %u edges\n", b->rate * (b->duration_s + 1),
             b->edges);
     if (!starts || s_prepare(b, r->edges, &a, starts) != 0)
         goto out;
-    *prep_s = (double)(s_mono_us() - t0) / 1e6;
-    if (c->api[0] && (!s_wait_port(b->port + 1, 10000) || s_put_registry(c, r->edges, b->edges)))
+    *prep_s = (double)(aw_bench_mono_us() - t0) / 1e6;
+    if (c->api[0] &&
+        (!aw_bench_wait_port(HOST, b->port + 1, 10000) || s_put_registry(c, r->edges, b->edges)))
         goto out;
-    fprintf(stderr, "connecting %u edges to %s, %u at a time\n", b->edges, c->endpoint, b->wave);
+    fprintf(stderr, "connecting %u edges to %s, %u at a time\n", b->edges, c->d.endpoint, b->wave);
     if (s_edges_up(r->edges, b->edges, b->wave, c, r->ep, &r->up_s) != 0)
         goto out;
     if ((poll_rv = s_poller_start(p, &th)) < 0)
@@ -1383,8 +1097,8 @@ static int s_bench(const bench *b, center *c, run *r, poller *p, wrk_result *w, 
     s_window(r, b, c);
     fprintf(stderr, "window closed: backlog %" PRIu64 ", draining\n", r->backlog_end);
     s_drain(r);
-    for (int64_t end = s_mono_us() + 10000000;
-         poll_rv == 0 && !s_pic_settled(p) && s_mono_us() < end;)
+    for (int64_t end = aw_bench_mono_us() + 10000000;
+         poll_rv == 0 && !s_pic_settled(p) && aw_bench_mono_us() < end;)
         poll(NULL, 0, 20);
     rv = r->drain_s >= 0 && !r->failed ? 0 : -1;
 out:
@@ -1410,9 +1124,7 @@ int main(int argc, char **argv)
                .wave = 25,
                .poll_ms = 20,
                .port = 17900,
-               .wrk = 1,
-               .base = "/tmp",
-               .center_map = "4G"};
+               .wrk = 1};
     center c = {0};
     run r = {0};
     poller p = {0};
@@ -1420,13 +1132,11 @@ int main(int argc, char **argv)
     double prep_s = 0;
     uint64_t held = 0;
     int rv = 1;
-    s_default_center(&b);
+    aw_bench_opts_init(&b.o, "4G");
     if (s_parse(argc, argv, &b) != 0)
         return 2;
-    signal(SIGINT, s_on_signal);
-    signal(SIGTERM, s_on_signal);
-    signal(SIGPIPE, SIG_IGN);
-    srandom((unsigned)(s_wall_ms() ^ getpid()));
+    aw_bench_signals();
+    srandom((unsigned)(aw_bench_wall_ms() ^ getpid()));
     aw_log_set_level(AW_LOG_WARN); /* the edges' uplinks: one line each per state change */
     zsys_set_max_sockets(b.edges + 64);
     zsys_init();
@@ -1436,13 +1146,13 @@ int main(int argc, char **argv)
     r.n = b.edges;
     r.ep = epoll_create1(EPOLL_CLOEXEC);
     p = (poller){.b = &b, .c = &c, .edges = r.edges};
-    snprintf(c.dir, sizeof c.dir, "%s/aw-bench-center.XXXXXX", b.base);
-    if (!r.edges || r.ep < 0 || s_hist_init(&r.acks) != 0 || !mkdtemp(c.dir)) {
+    if (!r.edges || r.ep < 0 || s_hist_init(&r.acks) != 0 ||
+        aw_bench_tempdir(b.o.base, "aw-bench-center", c.d.dir, sizeof c.d.dir) != 0) {
         fprintf(stderr, "aw-bench-center: setup: %s\n", strerror(errno));
-        c.dir[0] = '\0';
+        c.d.dir[0] = '\0';
         goto out;
     }
-    fprintf(stderr, "setting up %u edges and the center in %s\n", b.edges, c.dir);
+    fprintf(stderr, "setting up %u edges and the center in %s\n", b.edges, c.d.dir);
     if (s_center_files(&c, &b) != 0)
         goto out;
     for (unsigned i = 0; i < b.edges; i++)
@@ -1450,26 +1160,26 @@ int main(int argc, char **argv)
             fprintf(stderr, "aw-bench-center: edge %u setup failed\n", i);
             goto out;
         }
-    if (s_center_start(&c, b.center_bin) != 0)
+    if (s_center_start(&c, b.o.center_bin) != 0)
         goto out;
     rv = s_bench(&b, &c, &r, &p, &w, &prep_s) == 0 ? 0 : 1;
     for (unsigned i = 0; i < b.edges; i++)
         s_edge_close(&r.edges[i]);
-    if (s_reap(&c.pid, 1, 20000) != 0)
+    if (aw_bench_reap(&c.d.pid, 1, 20000, NULL) != 0)
         fprintf(stderr, "aw-bench-center: the center did not stop cleanly\n");
-    s_log_problems(c.log);
+    aw_bench_log_problems(c.d.log);
     held = s_center_held(&c, r.edges, b.edges);
     if (held != r.offered)
         rv = 1;
     s_print(&b, &c, &r, c.api[0] ? &p : NULL, &w, held, prep_s);
 out:
-    s_reap(&c.pid, 1, 5000);
+    aw_bench_reap(&c.d.pid, 1, 5000, NULL);
     if (r.edges)
         for (unsigned i = 0; i < b.edges; i++)
             s_edge_close(&r.edges[i]);
     if (r.ep >= 0)
         close(r.ep);
-    s_rmtree(c.dir);
+    aw_bench_rmtree(c.d.dir);
     free(r.edges);
     free(r.acks.b);
     free(p.fresh.b);

@@ -54,32 +54,25 @@
  * to stderr) and the edge resends it only after resend_after_ms (30 s), so
  * a backlog that crosses a doubling shows that stall in its time.
  */
+#include <arpa/inet.h>
 #include <czmq.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <netinet/in.h>
-#include <arpa/inet.h>
 #include <poll.h>
-#include <pwd.h>
 #include <pthread.h>
-#include <signal.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "bench_center.h"
 #include "codec.h"
-#include "db.h"
-#include "status.h"
 #include "store.h"
 #include "transport.h"
 #include "uplink.h"
@@ -90,23 +83,19 @@
 #define DEVICES     2000
 #define BIG_RECORDS 7200000u
 #define EDGE_ID     "bench-edge-1"
-#define MAX_PIDS    8
 #define MAX_ROUNDS  15
 
 typedef struct bench {
     uint64_t records; /* (b) */
     uint64_t raw;     /* (a) */
     uint64_t mqtt;    /* (c) */
-    const char *base;
-    const char *center_map; /* [store] map_size of the center */
-    unsigned window;        /* uplink window (0 = its default) */
-    unsigned rounds;        /* (b) runs; the median is reported */
-    size_t batch;           /* uplink batch_records (0 = its default) */
-    char center_bin[PATH_MAX + 32];
+    aw_bench_opts o;
+    unsigned window; /* uplink window (0 = its default) */
+    unsigned rounds; /* (b) runs; the median is reported */
+    size_t batch;    /* uplink batch_records (0 = its default) */
     int timeout_s;
     int big;
     int skip_mqtt;
-    int json;
 } bench;
 
 /* What one replication run measured. */
@@ -126,50 +115,16 @@ typedef struct repl_result {
 
 /* ------------------------------------------------------------ small helpers */
 
-static pid_t s_pids[MAX_PIDS];
-
-static double s_seconds(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static int64_t s_mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static double s_cpu_self(void)
-{
-    struct rusage ru;
-    getrusage(RUSAGE_SELF, &ru);
-    return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
-           (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
-}
-
-static int s_rm(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    return remove(path);
-}
-
-static void s_rmtree(const char *dir)
-{
-    if (dir[0])
-        nftw(dir, s_rm, 16, FTW_DEPTH | FTW_PHYS);
-}
-
+/* Makes base/aw-bench-repl-TAG.XXXXXX in @p out; on failure says so and leaves "". */
 static int s_fresh_dir(const char *base, const char *tag, char *out, size_t len)
 {
-    snprintf(out, len, "%s/aw-bench-repl-%s.XXXXXX", base, tag);
-    if (!mkdtemp(out)) {
-        fprintf(stderr, "aw-bench-repl: mkdtemp %s: %s\n", out, strerror(errno));
-        out[0] = '\0';
-        return -1;
-    }
-    return 0;
+    char name[64];
+    snprintf(name, sizeof name, "aw-bench-repl-%s", tag);
+    if (aw_bench_tempdir(base, name, out, len) == 0)
+        return 0;
+    fprintf(stderr, "aw-bench-repl: mkdtemp %s: %s\n", out, strerror(errno));
+    out[0] = '\0';
+    return -1;
 }
 
 /* Asks the kernel for a free TCP port on HOST (closed again at once). */
@@ -187,167 +142,6 @@ static int s_free_port(void)
     }
     close(fd);
     return ntohs(a.sin_port);
-}
-
-/* True once something accepts TCP connections on HOST:port, within ms. */
-static int s_wait_port(int port, int ms)
-{
-    int64_t end = s_mono_ms() + ms;
-    do {
-        struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
-        int fd = socket(AF_INET, SOCK_STREAM, 0);
-        inet_pton(AF_INET, HOST, &a.sin_addr);
-        int ok = fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof a) == 0;
-        if (fd >= 0)
-            close(fd);
-        if (ok)
-            return 1;
-        poll(NULL, 0, 20);
-    } while (s_mono_ms() < end);
-    return 0;
-}
-
-static void s_track(pid_t pid, pid_t old)
-{
-    for (int i = 0; i < MAX_PIDS; i++)
-        if (s_pids[i] == old) {
-            s_pids[i] = pid;
-            return;
-        }
-}
-
-/* Signal handler: stop what we started (kill is async-signal-safe). */
-static void s_on_signal(int sig)
-{
-    for (int i = 0; i < MAX_PIDS; i++)
-        if (s_pids[i] > 0)
-            kill(s_pids[i], SIGKILL);
-    _exit(128 + sig);
-}
-
-/*
- * Starts @p argv with stdin from @p in_fd (-1 = /dev/null), stdout to
- * @p out_fd (-1 = the log), stdout and stderr otherwise to @p log. Pipes
- * passed here are made with O_CLOEXEC so that no other child holds them.
- * Returns the pid or -1.
- */
-static pid_t s_spawn(char *const argv[], int in_fd, int out_fd, const char *log)
-{
-    pid_t pid = fork();
-    if (pid != 0) {
-        if (pid > 0)
-            s_track(pid, 0);
-        return pid;
-    }
-    int ifd = in_fd >= 0 ? in_fd : open("/dev/null", O_RDONLY);
-    int lfd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0600);
-    if (ifd < 0 || lfd < 0)
-        _exit(127);
-    dup2(ifd, 0);
-    dup2(out_fd >= 0 ? out_fd : lfd, 1);
-    dup2(lfd, 2);
-    execvp(argv[0], argv);
-    _exit(127);
-}
-
-/*
- * Reaps @p *pid: waits for it to exit (after SIGTERM when @p term), SIGKILL
- * after @p ms. Adds its CPU seconds to @p cpu (may be NULL). Returns its
- * wait status (-1 when it was killed).
- */
-static int s_reap(pid_t *pid, int term, int ms, double *cpu)
-{
-    int status = -1;
-    struct rusage ru;
-    if (*pid <= 0)
-        return -1;
-    if (term)
-        kill(*pid, SIGTERM);
-    int64_t end = s_mono_ms() + ms;
-    while (wait4(*pid, &status, WNOHANG, &ru) == 0) {
-        if (s_mono_ms() > end) {
-            kill(*pid, SIGKILL);
-            wait4(*pid, &status, 0, &ru);
-            status = -1;
-            break;
-        }
-        poll(NULL, 0, 10);
-    }
-    if (cpu)
-        *cpu += (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
-                (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
-    s_track(0, *pid);
-    *pid = 0;
-    return status;
-}
-
-/* Stops @p *pid with SIGTERM (SIGKILL after @p ms); see s_reap(). */
-static int s_stop(pid_t *pid, int ms, double *cpu)
-{
-    return s_reap(pid, 1, ms, cpu);
-}
-
-/* True when @p text is in the file @p path (read whole; NUL bytes end a search early). */
-static int s_file_has(const char *path, const char *text)
-{
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return 0;
-    fseek(f, 0, SEEK_END);
-    long size = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *buf = malloc(size > 0 ? (size_t)size + 1 : 1);
-    size_t n = buf ? fread(buf, 1, size > 0 ? (size_t)size : 0, f) : 0;
-    fclose(f);
-    if (!buf)
-        return 0;
-    buf[n] = '\0';
-    int found = strstr(buf, text) != NULL;
-    free(buf);
-    return found;
-}
-
-/* True once @p text is in the file @p path, within ms. */
-static int s_wait_text(const char *path, const char *text, int ms)
-{
-    int64_t end = s_mono_ms() + ms;
-    do {
-        if (s_file_has(path, text))
-            return 1;
-        poll(NULL, 0, 20);
-    } while (s_mono_ms() < end);
-    return 0;
-}
-
-/* Copies the last 2 KiB of @p path to stderr (for a failure whose temp dir goes away). */
-static void s_tail(const char *path)
-{
-    char buf[2049];
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return;
-    fseek(f, 0, SEEK_END);
-    long size = ftell(f);
-    fseek(f, size > 2048 ? size - 2048 : 0, SEEK_SET);
-    size_t n = fread(buf, 1, sizeof buf - 1, f);
-    buf[n] = '\0';
-    fclose(f);
-    fprintf(stderr, "---- %s (tail)\n%s\n----\n", path, buf);
-}
-
-/* Copies the lines of @p path at level warn or error to stderr (at most 20). */
-static void s_log_problems(const char *path)
-{
-    char line[1024];
-    int shown = 0;
-    FILE *f = fopen(path, "r");
-    while (f && shown < 20 && fgets(line, sizeof line, f))
-        if (strstr(line, " warn ") || strstr(line, " error ")) {
-            fprintf(stderr, "  center log: %s", line);
-            shown++;
-        }
-    if (f)
-        fclose(f);
 }
 
 /* ------------------------------------------------------------ (a) raw ZeroMQ */
@@ -407,16 +201,16 @@ static double s_bench_raw(uint64_t n, int timeout_s)
     memset(buf, 'r', sizeof buf);
     void *d = zsock_resolve(dealer);
     int ok = zmq_send(d, "ping", 4, 0) == 4 && zmq_recv(d, buf, sizeof buf, 0) == 4;
-    double t0 = s_seconds();
+    double t0 = aw_bench_seconds();
     for (uint64_t i = 0; ok && i < n; i++) {
         memcpy(buf, &i, sizeof i);
         ok = zmq_send(d, buf, RAW_SIZE, 0) == RAW_SIZE;
         if (ok && (i + 1) % (n / 10 ? n / 10 : 1) == 0)
             fprintf(stderr, "  (a) sent %3" PRIu64 "%%  %.2f s\n", (i + 1) * 100 / n,
-                    s_seconds() - t0);
+                    aw_bench_seconds() - t0);
     }
     ok = ok && zmq_recv(d, buf, sizeof buf, 0) == 4;
-    double t = s_seconds() - t0;
+    double t = aw_bench_seconds() - t0;
     pthread_join(th, NULL);
     if (ok && sink.ok)
         rate = (double)n / t;
@@ -439,22 +233,14 @@ static int s_encode_reading(uint64_t i, uint8_t **buf, size_t *len)
     static const char *units[] = {"%LEL", "ppm", "%", "m"};
     char dev[24];
     unsigned d = (unsigned)(i % DEVICES);
-    Anwang__Reading r = ANWANG__READING__INIT;
-    Anwang__Record rec = ANWANG__RECORD__INIT;
-    int64_t t = 1767225600000 + (int64_t)(i / DEVICES) * 1000 + d % 1000;
     snprintf(dev, sizeof dev, "yy-%04u", d);
-    r.device = dev;
-    r.metric = (char *)metrics[d % 4];
-    r.unit = (char *)units[d % 4];
-    r.has_value = true;
-    r.value = 0.25 + (double)((i * 2654435761u) % 10000) / 1000.0;
-    r.time_ms = t;
-    r.has_time_from_device = true;
-    r.time_from_device = true;
-    rec.hlc = ((uint64_t)t << 16) | (i & 0xffff);
-    rec.body_case = ANWANG__RECORD__BODY_READING;
-    rec.reading = &r;
-    return aw_codec_record_encode(&rec, buf, len, NULL, 0);
+    aw_bench_reading r = {.device = dev,
+                          .metric = metrics[d % 4],
+                          .unit = units[d % 4],
+                          .value = 0.25 + (double)((i * 2654435761u) % 10000) / 1000.0,
+                          .time_ms = 1767225600000 + (int64_t)(i / DEVICES) * 1000 + d % 1000,
+                          .logical = (uint16_t)(i & 0xffff)};
+    return aw_bench_reading_encode(&r, buf, len);
 }
 
 /* Appends n readings in FILL_BATCH-record transactions; *bytes = encoded bytes. */
@@ -463,7 +249,7 @@ static int s_fill(aw_store_t *store, uint64_t n, uint64_t *bytes)
     const void *recs[FILL_BATCH];
     size_t lens[FILL_BATCH];
     uint8_t *bufs[FILL_BATCH];
-    double t0 = s_seconds();
+    double t0 = aw_bench_seconds();
     int rv = AW_OK;
     *bytes = 0;
     for (uint64_t done = 0; rv == AW_OK && done < n;) {
@@ -482,7 +268,7 @@ static int s_fill(aw_store_t *store, uint64_t n, uint64_t *bytes)
             free(bufs[j]);
         if ((done * 10 / n) != ((done + k) * 10 / n))
             fprintf(stderr, "  fill    %3" PRIu64 "%%  %9" PRIu64 " records  %6.1f s\n",
-                    (done + k) * 100 / n, done + k, s_seconds() - t0);
+                    (done + k) * 100 / n, done + k, aw_bench_seconds() - t0);
         done += k;
     }
     return rv;
@@ -490,85 +276,34 @@ static int s_fill(aw_store_t *store, uint64_t n, uint64_t *bytes)
 
 /* ------------------------------------------------------------ (b) the center */
 
+/* The daemon of one (b) run and the files of its one edge. */
 typedef struct center {
-    char dir[PATH_MAX];
-    char conf[PATH_MAX + 32];
-    char data[PATH_MAX + 32];
-    char log[PATH_MAX + 32];
-    char cert[PATH_MAX + 32];
+    aw_bench_center d;
     char edge_cert[PATH_MAX + 32];
     char edge_dir[PATH_MAX + 32];
-    char endpoint[64];
-    char server_key[48];
-    pid_t pid;
 } center;
 
 /* Writes the center's certificate, the edge's pair and allow-list, and the config. */
 static int s_center_files(center *c, const char *map_size)
 {
-    char allow[PATH_MAX + 32], pub[PATH_MAX + 64];
-    int port = s_free_port();
-    snprintf(c->conf, sizeof c->conf, "%s/center.conf", c->dir);
-    snprintf(c->data, sizeof c->data, "%s/center-data", c->dir);
-    snprintf(c->log, sizeof c->log, "%s/center.log", c->dir);
-    snprintf(c->cert, sizeof c->cert, "%s/center.cert", c->dir);
-    snprintf(c->edge_cert, sizeof c->edge_cert, "%s/edge.cert", c->dir);
-    snprintf(c->edge_dir, sizeof c->edge_dir, "%s/edge-data", c->dir);
-    snprintf(allow, sizeof allow, "%s/edges.d", c->dir);
-    snprintf(pub, sizeof pub, "%s/edge.cert", allow);
-    snprintf(c->endpoint, sizeof c->endpoint, "tcp://%s:%d", HOST, port);
-    if (port < 0 || mkdir(allow, 0700) != 0)
+    snprintf(c->edge_cert, sizeof c->edge_cert, "%s/edge.cert", c->d.dir);
+    snprintf(c->edge_dir, sizeof c->edge_dir, "%s/edge-data", c->d.dir);
+    if (aw_bench_center_files(&c->d, HOST, s_free_port(), 32) != 0 ||
+        aw_bench_center_edge(&c->d, EDGE_ID, NULL, c->edge_cert) != 0)
         return -1;
-    zcert_t *cc = zcert_new(), *ec = zcert_new();
-    zcert_set_meta(ec, "edge-id", "%s", EDGE_ID);
-    int rv = zcert_save(cc, c->cert) | zcert_save(ec, c->edge_cert) | zcert_save_public(ec, pub);
-    snprintf(c->server_key, sizeof c->server_key, "%s", zcert_public_txt(cc));
-    zcert_destroy(&cc);
-    zcert_destroy(&ec);
-    FILE *f = fopen(c->conf, "w");
-    if (rv != 0 || !f) {
-        if (f)
-            fclose(f);
-        return -1;
-    }
-    fprintf(f,
-            "[center]\nid = bench-county\ndata_dir = %s\n[store]\nmap_size = %s\n"
-            "map_max = 32G\n[zmq]\nbind = %s\ncert = %s\nallow_dir = %s\n[log]\nlevel = info\n",
-            c->data, map_size, c->endpoint, c->cert, allow);
-    return fclose(f) == 0 ? 0 : -1;
+    return aw_bench_center_conf(&c->d, map_size, NULL);
 }
 
 static int s_center_start(center *c, const char *bin)
 {
-    char *argv[] = {(char *)bin, "-c", c->conf, NULL};
-    c->pid = s_spawn(argv, -1, -1, c->log);
-    if (c->pid > 0 && s_wait_text(c->log, "serving on", 10000))
+    if (aw_bench_center_start(&c->d, bin, 10000) == 0)
         return 0;
     fprintf(stderr, "aw-bench-repl: %s did not start\n", bin);
-    s_tail(c->log);
+    aw_bench_tail(c->d.log);
     return -1;
 }
 
-/* The center's applied record count for the edge, read from its store (center stopped). */
-static uint64_t s_center_applied(const center *c)
-{
-    aw_store_opts so = {.path = c->data, .map_size = 256 << 20, .map_max = (size_t)32 << 30};
-    aw_store_t *store = NULL;
-    aw_center_db_t *db = NULL;
-    aw_edge_status st = {0};
-    if (aw_store_open(&so, &store) == AW_OK && aw_center_db_open(store, &db) == AW_OK)
-        aw_center_edge_status(db, EDGE_ID, &st);
-    aw_center_db_destroy(&db);
-    aw_store_destroy(&store);
-    return st.records[AW_LANE_BULK];
-}
-
 /* ------------------------------------------------------------ (b) the edge's loop */
-
-static int s_down_ok(void *arg, const Anwang__Down *down)
-{
-    return AW_OK;
-}
 
 /* Runs the edge until acked == head on both lanes or the deadline. */
 static int s_drain(const bench *b, aw_store_t *store, const center *c, uint64_t n, repl_result *res)
@@ -577,17 +312,17 @@ static int s_drain(const bench *b, aw_store_t *store, const center *c, uint64_t 
     aw_uplink_t *u = NULL;
     aw_uplink_status st = {0};
     int rv, done = 0;
-    double t0 = s_seconds(), cpu0 = s_cpu_self(), next_check = 0;
+    double t0 = aw_bench_seconds(), cpu0 = aw_bench_cpu_self(), next_check = 0;
     uint64_t shown = 0;
-    aw_transport_opts to = {.endpoint = c->endpoint,
+    aw_transport_opts to = {.endpoint = c->d.endpoint,
                             .cert_path = c->edge_cert,
-                            .server_key = c->server_key,
+                            .server_key = c->d.server_key,
                             .window = b->window};
     aw_uplink_opts uo = {.edge_id = EDGE_ID,
                          .batch_records = b->batch,
                          .window = b->window,
                          .send = aw_transport_send,
-                         .on_down = s_down_ok};
+                         .on_down = aw_bench_down_ignore};
     if ((rv = aw_transport_new(&to, &t)) != AW_OK)
         goto out;
     uo.send_arg = t;
@@ -595,8 +330,8 @@ static int s_drain(const bench *b, aw_store_t *store, const center *c, uint64_t 
         goto out;
     struct pollfd p = {.fd = aw_transport_fd(t), .events = POLLIN};
     while (!done) {
-        int64_t now = s_mono_ms();
-        double s = s_seconds();
+        int64_t now = aw_bench_mono_ms();
+        double s = aw_bench_seconds();
         aw_transport_process(t, u, now);
         aw_uplink_tick(u, now);
         aw_transport_process(t, u, now);
@@ -623,8 +358,8 @@ static int s_drain(const bench *b, aw_store_t *store, const center *c, uint64_t 
         if (!done)
             poll(&p, 1, wait > 5 ? 5 : (int)wait);
     }
-    res->drain_s = s_seconds() - t0;
-    res->edge_cpu_s = s_cpu_self() - cpu0;
+    res->drain_s = aw_bench_seconds() - t0;
+    res->edge_cpu_s = aw_bench_cpu_self() - cpu0;
     res->batches = st.batches_sent;
     res->resends = st.resends;
 out:
@@ -641,31 +376,32 @@ static int s_bench_repl(const bench *b, uint64_t n, repl_result *res)
     int rv = -1;
     memset(res, 0, sizeof *res);
     res->records = n;
-    if (s_fresh_dir(b->base, "b", c.dir, sizeof c.dir) != 0 ||
-        s_center_files(&c, b->center_map) != 0)
+    if (s_fresh_dir(b->o.base, "b", c.d.dir, sizeof c.d.dir) != 0 ||
+        s_center_files(&c, b->o.center_map) != 0)
         goto out;
     aw_store_opts so = {.path = c.edge_dir,
                         .map_size = (size_t)256 << 20,
                         .map_max = (size_t)32 << 30,
                         .durability = AW_DURABLE_FSYNC};
-    double t0 = s_seconds();
+    double t0 = aw_bench_seconds();
     if (aw_store_open(&so, &store) != AW_OK || s_fill(store, n, &res->edge_bytes) != AW_OK) {
         fprintf(stderr, "aw-bench-repl: cannot fill the edge store in %s\n", c.edge_dir);
         goto out;
     }
-    res->fill_s = s_seconds() - t0;
-    if (s_center_start(&c, b->center_bin) != 0)
+    res->fill_s = aw_bench_seconds() - t0;
+    if (s_center_start(&c, b->o.center_bin) != 0)
         goto out;
     int drv = s_drain(b, store, &c, n, res);
     if (drv != AW_OK)
         fprintf(stderr, "aw-bench-repl: (b) edge: %s\n", aw_strerror(drv));
-    if (s_stop(&c.pid, 10000, &res->center_cpu_s) != 0)
-        fprintf(stderr, "aw-bench-repl: the center did not stop cleanly; log %s\n", c.log);
-    s_log_problems(c.log);
-    res->center_applied = s_center_applied(&c);
-    if (s_file_has(c.log, "Sanitizer") || s_file_has(c.log, "runtime error:")) {
+    if (aw_bench_reap(&c.d.pid, 1, 10000, &res->center_cpu_s) != 0)
+        fprintf(stderr, "aw-bench-repl: the center did not stop cleanly; log %s\n", c.d.log);
+    aw_bench_log_problems(c.d.log);
+    const char *ids[] = {EDGE_ID};
+    res->center_applied = aw_bench_center_held(&c.d, ids, 1);
+    if (aw_bench_file_has(c.d.log, "Sanitizer") || aw_bench_file_has(c.d.log, "runtime error:")) {
         fprintf(stderr, "aw-bench-repl: the center reported a sanitizer error\n");
-        s_tail(c.log);
+        aw_bench_tail(c.d.log);
         drv = AW_EIO;
     }
     rv = drv == AW_OK && res->center_applied == n ? 0 : -1;
@@ -673,9 +409,9 @@ static int s_bench_repl(const bench *b, uint64_t n, repl_result *res)
         fprintf(stderr, "aw-bench-repl: the center holds %" PRIu64 " of %" PRIu64 "\n",
                 res->center_applied, n);
 out:
-    s_stop(&c.pid, 5000, NULL);
+    aw_bench_reap(&c.d.pid, 1, 5000, NULL);
     aw_store_destroy(&store);
-    s_rmtree(c.dir);
+    aw_bench_rmtree(c.d.dir);
     return rv;
 }
 
@@ -761,7 +497,7 @@ static uint64_t s_count_lines(int fd, uint64_t want, double deadline, const char
 {
     char buf[65536];
     uint64_t got = 0;
-    while (got < want && s_seconds() < deadline) {
+    while (got < want && aw_bench_seconds() < deadline) {
         struct pollfd p = {.fd = fd, .events = POLLIN};
         if (poll(&p, 1, 100) <= 0)
             continue;
@@ -792,23 +528,24 @@ static int s_mqtt_start(mqtt *m)
     char *sargv[] = {"mosquitto_sub", "-h", HOST, "-p", pc, "-q", "1", "-t", "aw/#", NULL};
     char *wargv[] = {"mosquitto_pub", "-h", HOST,   "-p", pe, "-q", "1", "-t",
                      "aw/warm",       "-m", "warm", NULL};
-    m->center = s_spawn(cargv, -1, -1, m->log);
-    if (m->center < 0 || !s_wait_port(m->port_center, 5000) || pipe2(pipefd, O_CLOEXEC) != 0)
+    m->center = aw_bench_spawn(cargv, -1, -1, m->log);
+    if (m->center < 0 || !aw_bench_wait_port(HOST, m->port_center, 5000) ||
+        pipe2(pipefd, O_CLOEXEC) != 0)
         return -1;
-    m->sub = s_spawn(sargv, -1, pipefd[1], m->log);
+    m->sub = aw_bench_spawn(sargv, -1, pipefd[1], m->log);
     close(pipefd[1]);
     m->sub_fd = pipefd[0];
-    m->edge = s_spawn(eargv, -1, -1, m->log);
-    if (m->sub < 0 || m->edge < 0 || !s_wait_port(m->port_edge, 5000))
+    m->edge = aw_bench_spawn(eargv, -1, -1, m->log);
+    if (m->sub < 0 || m->edge < 0 || !aw_bench_wait_port(HOST, m->port_edge, 5000))
         return -1;
     for (int tries = 0; tries < 20; tries++) {
-        pid_t w = s_spawn(wargv, -1, -1, m->log);
-        s_reap(&w, 0, 5000, NULL);
-        if (s_count_lines(m->sub_fd, 1, s_seconds() + 0.5, NULL) == 1)
+        pid_t w = aw_bench_spawn(wargv, -1, -1, m->log);
+        aw_bench_reap(&w, 0, 5000, NULL);
+        if (s_count_lines(m->sub_fd, 1, aw_bench_seconds() + 0.5, NULL) == 1)
             return 0;
     }
     fprintf(stderr, "aw-bench-repl: (c) the bridge carried nothing\n");
-    s_tail(m->log);
+    aw_bench_tail(m->log);
     return -1;
 }
 
@@ -821,7 +558,7 @@ static double s_bench_mqtt(const bench *b, uint64_t n)
     int in[2] = {-1, -1};
     pthread_t th;
     feeder fd = {.len = n * 50};
-    if (s_fresh_dir(b->base, "c", m.dir, sizeof m.dir) != 0)
+    if (s_fresh_dir(b->o.base, "c", m.dir, sizeof m.dir) != 0)
         return -1;
     snprintf(m.log, sizeof m.log, "%s/mosquitto.log", m.dir);
     fd.buf = s_mqtt_lines(n, 50);
@@ -830,22 +567,22 @@ static double s_bench_mqtt(const bench *b, uint64_t n)
     snprintf(pe, sizeof pe, "%d", m.port_edge);
     char *pargv[] = {"mosquitto_pub", "-h", HOST, "-p", pe, "-q", "1", "-t",
                      "aw/readings",   "-l", NULL};
-    double t0 = s_seconds();
-    pid_t pub = s_spawn(pargv, in[0], -1, m.log);
+    double t0 = aw_bench_seconds();
+    pid_t pub = aw_bench_spawn(pargv, in[0], -1, m.log);
     fd.fd = in[1];
     if (pub < 0 || pthread_create(&th, NULL, s_feed, &fd) != 0) {
-        s_stop(&pub, 1000, NULL);
+        aw_bench_reap(&pub, 1, 1000, NULL);
         goto out;
     }
     uint64_t got = s_count_lines(m.sub_fd, n, t0 + b->timeout_s, "(c) sub ");
-    double t = s_seconds() - t0;
+    double t = aw_bench_seconds() - t0;
     /* mosquitto_pub 2.0.11 -l drops its unsent queue at EOF: close stdin only now. */
     if (got == n) {
         pthread_join(th, NULL);
         close(in[1]);
-        s_reap(&pub, 0, 5000, NULL);
+        aw_bench_reap(&pub, 0, 5000, NULL);
     } else {
-        s_stop(&pub, 1000, NULL);
+        aw_bench_reap(&pub, 1, 1000, NULL);
         pthread_join(th, NULL);
         close(in[1]);
     }
@@ -856,16 +593,16 @@ static double s_bench_mqtt(const bench *b, uint64_t n)
         fprintf(stderr, "aw-bench-repl: (c) %" PRIu64 " of %" PRIu64 " arrived in %d s\n", got, n,
                 b->timeout_s);
 out:
-    s_stop(&m.sub, 2000, NULL);
-    s_stop(&m.edge, 5000, NULL);
-    s_stop(&m.center, 5000, NULL);
+    aw_bench_reap(&m.sub, 1, 2000, NULL);
+    aw_bench_reap(&m.edge, 1, 5000, NULL);
+    aw_bench_reap(&m.center, 1, 5000, NULL);
     if (m.sub_fd >= 0)
         close(m.sub_fd);
     for (int i = 0; i < 2; i++)
         if (in[i] >= 0)
             close(in[i]);
     free((char *)fd.buf);
-    s_rmtree(m.dir);
+    aw_bench_rmtree(m.dir);
     return rate;
 }
 
@@ -880,18 +617,6 @@ static void s_usage(void)
             " [--json]\n");
 }
 
-/* Default center binary: anwang-center next to this program. */
-static void s_default_center(bench *b)
-{
-    char self[PATH_MAX];
-    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
-    self[n > 0 ? n : 0] = '\0';
-    char *slash = strrchr(self, '/');
-    if (slash)
-        *slash = '\0';
-    snprintf(b->center_bin, sizeof b->center_bin, "%s/anwang-center", slash ? self : ".");
-}
-
 static int s_parse(int argc, char **argv, bench *b)
 {
     static const struct option longs[] = {
@@ -902,6 +627,8 @@ static int s_parse(int argc, char **argv, bench *b)
         {"json", no_argument, NULL, 'J'},         {NULL, 0, NULL, 0}};
     int c;
     while ((c = getopt_long(argc, argv, "n:r:m:d:", longs, NULL)) != -1) {
+        if (aw_bench_opt(&b->o, c, optarg))
+            continue;
         switch (c) {
         case 'n':
             b->records = strtoull(optarg, NULL, 10);
@@ -911,15 +638,6 @@ static int s_parse(int argc, char **argv, bench *b)
             break;
         case 'm':
             b->mqtt = strtoull(optarg, NULL, 10);
-            break;
-        case 'd':
-            b->base = optarg;
-            break;
-        case 'C':
-            snprintf(b->center_bin, sizeof b->center_bin, "%s", optarg);
-            break;
-        case 'M':
-            b->center_map = optarg;
             break;
         case 'R':
             b->rounds = (unsigned)strtoul(optarg, NULL, 10);
@@ -938,9 +656,6 @@ static int s_parse(int argc, char **argv, bench *b)
             break;
         case 'S':
             b->skip_mqtt = 1;
-            break;
-        case 'J':
-            b->json = 1;
             break;
         default:
             s_usage();
@@ -996,22 +711,14 @@ static void s_print_repl(const char *tag, const repl_result *r)
 
 int main(int argc, char **argv)
 {
-    bench b = {.records = 1000000,
-               .raw = 1000000,
-               .mqtt = 100000,
-               .base = "/tmp",
-               .center_map = "256M",
-               .timeout_s = 300,
-               .rounds = 1};
+    bench b = {.records = 1000000, .raw = 1000000, .mqtt = 100000, .timeout_s = 300, .rounds = 1};
     repl_result rb = {0}, rd = {0};
     double ra = -1, rc = -1;
     int failed = 0;
-    s_default_center(&b);
+    aw_bench_opts_init(&b.o, "256M");
     if (s_parse(argc, argv, &b) != 0)
         return 2;
-    signal(SIGINT, s_on_signal);
-    signal(SIGTERM, s_on_signal);
-    signal(SIGPIPE, SIG_IGN);
+    aw_bench_signals();
     zsys_init();
     zsys_set_logstream(stderr);
 
@@ -1019,7 +726,7 @@ int main(int argc, char **argv)
             b.raw);
     ra = s_bench_raw(b.raw, b.timeout_s);
     fprintf(stderr, "(b) anwang replication, %" PRIu64 " readings, center %s\n", b.records,
-            b.center_bin);
+            b.o.center_bin);
     failed |= s_bench_repl_rounds(&b, &rb) != 0;
     if (!b.skip_mqtt) {
         fprintf(stderr, "(c) Mosquitto bridge, QoS 1, %" PRIu64 " messages\n", b.mqtt);
@@ -1043,7 +750,7 @@ int main(int argc, char **argv)
            ra > 0 ? rbr / ra : 0, rc > 0 ? rbr / rc : 0, rb.records, rb.drain_s);
     if (b.big)
         s_print_repl("(d)", &rd);
-    if (b.json)
+    if (b.o.json)
         printf("{\"raw_msgs_per_s\":%.0f,\"repl_records\":%" PRIu64 ",\"repl_records_per_s\":%.0f,"
                "\"repl_drain_s\":%.3f,\"repl_drain_min_s\":%.3f,\"repl_drain_max_s\":%.3f,\"repl_"
                "center_cpu_s\":%.2f,\"mqtt_msgs_per_s\":%.0f,"
