@@ -18,6 +18,7 @@
 #include "allow.h"
 #include "api.h"
 #include "audit.h"
+#include "clock.h"
 #include "czmq_log.h"
 #include "db.h"
 #include "hazard_svc.h"
@@ -65,21 +66,6 @@ struct aw_center {
     int64_t next_tick_ms, next_watchdog_ms, next_hazard_ms, next_prune_ms;
     bool stop;
 };
-
-static int64_t s_mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* The center's clock for sessions: wall time (skew, Welcome's center_ms). */
-static int64_t s_wall_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* ------------------------------------------------------------ signals */
 
@@ -131,7 +117,7 @@ static void s_reload(aw_center_t *self)
         aw_error("reload: config kept: %s", why);
     }
     s_reload_tokens(self);
-    aw_router_reload(self->router, s_wall_ms());
+    aw_router_reload(self->router, aw_wall_ms());
 }
 
 static void s_on_signal(aw_center_t *self)
@@ -215,7 +201,7 @@ static int s_open_views(aw_center_t *self)
     if (rv == AW_OK)
         aw_picture_set_history_step(self->picture, self->cfg->history_step_s * 1000);
     if (rv == AW_OK)
-        rv = aw_registry_svc_open(self->db, self->picture, s_wall_ms(), &self->registry);
+        rv = aw_registry_svc_open(self->db, self->picture, aw_wall_ms(), &self->registry);
     if (rv == AW_OK)
         aw_center_db_set_registry_source(self->db, s_registry_now, self->registry);
     if (rv == AW_OK) {
@@ -328,7 +314,7 @@ int aw_center_new(aw_center_config *cfg, const char *config_path, const char *ve
     }
     self->sfd = -1;
     snprintf(self->version, sizeof self->version, "%s", version ? version : "");
-    self->started_ms = s_wall_ms();
+    self->started_ms = aw_wall_ms();
     self->config_path = config_path ? strdup(config_path) : NULL;
     *owned = *cfg;
     self->cfg = owned;
@@ -378,7 +364,7 @@ void aw_center_destroy(aw_center_t **self_p)
 static void s_hazard_tick(aw_center_t *self)
 {
     size_t notified = 0;
-    int rv = aw_hazard_svc_tick(self->hazards, s_wall_ms(), &notified);
+    int rv = aw_hazard_svc_tick(self->hazards, aw_wall_ms(), &notified);
     if (rv != AW_OK)
         aw_error("hazards: overdue scan: %s", aw_strerror(rv));
     else if (notified)
@@ -390,7 +376,7 @@ static int64_t s_prune(aw_center_t *self)
 {
     size_t deleted = 0;
     int64_t keep_ms = self->cfg->keep_days * 86400000;
-    int rv = aw_picture_prune(self->picture, s_wall_ms(), keep_ms, S_PRUNE_ROWS, &deleted);
+    int rv = aw_picture_prune(self->picture, aw_wall_ms(), keep_ms, S_PRUNE_ROWS, &deleted);
     if (rv != AW_OK)
         aw_error("history: prune: %s", aw_strerror(rv));
     else if (deleted)
@@ -407,7 +393,7 @@ static void s_timers(aw_center_t *self, int64_t mono)
     if (mono >= self->next_prune_ms)
         self->next_prune_ms = mono + s_prune(self);
     if (mono >= self->next_tick_ms) {
-        aw_router_tick(self->router, s_wall_ms());
+        aw_router_tick(self->router, aw_wall_ms());
         self->next_tick_ms = mono + S_TICK_MS;
     }
     if (self->watchdog_ms && mono >= self->next_watchdog_ms) {
@@ -427,7 +413,7 @@ static int s_turn(aw_center_t *self)
     items[n++] = (zmq_pollitem_t){.fd = self->sfd, .events = ZMQ_POLLIN};
     if (self->http)
         items[n++] = (zmq_pollitem_t){.fd = aw_http_fd(self->http), .events = ZMQ_POLLIN};
-    int64_t mono = s_mono_ms(), wait = self->next_tick_ms - mono;
+    int64_t mono = aw_mono_ms(), wait = self->next_tick_ms - mono;
     if (self->watchdog_ms && self->next_watchdog_ms - mono < wait)
         wait = self->next_watchdog_ms - mono;
     if (wait < 0)
@@ -440,10 +426,10 @@ static int s_turn(aw_center_t *self)
     }
     if (self->http)
         aw_http_run(self->http);
-    int rv = aw_router_process(self->router, s_wall_ms());
+    int rv = aw_router_process(self->router, aw_wall_ms());
     aw_czmq_log_drain(self->czmq_log);
     s_on_signal(self);
-    s_timers(self, s_mono_ms());
+    s_timers(self, aw_mono_ms());
     return rv;
 }
 
@@ -455,9 +441,9 @@ int aw_center_run(aw_center_t *self)
     if (self->http)
         aw_info("http: API and dashboard on http://%s/", c->http_bind);
     sd_notifyf(0, "READY=1\nSTATUS=serving on %s", c->bind);
-    self->next_tick_ms = s_mono_ms() + S_TICK_MS;
-    self->next_hazard_ms = s_mono_ms() + S_HAZARD_TICK_MS;
-    self->next_prune_ms = s_mono_ms() + S_TICK_MS;
+    self->next_tick_ms = aw_mono_ms() + S_TICK_MS;
+    self->next_hazard_ms = aw_mono_ms() + S_HAZARD_TICK_MS;
+    self->next_prune_ms = aw_mono_ms() + S_TICK_MS;
     int rv = AW_OK;
     while (!self->stop && rv == AW_OK)
         rv = s_turn(self);

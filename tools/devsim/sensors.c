@@ -6,6 +6,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "log.h"
 #include "reqtab.h"
 #include "sched.h"
@@ -72,13 +73,6 @@ struct aw_sim_sensors {
     size_t line_cap;
     uint8_t pack[S_PACK_CAP];
 };
-
-static int64_t s_wall_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static int64_t s_mono_ns(void)
 {
@@ -371,7 +365,7 @@ static coap_pdu_t *s_build_pdu(aw_sim_sensors_t *s, s_session *ss, const uint8_t
 static size_t s_encode(aw_sim_sensors_t *s, size_t di, const s_session *ss, int64_t now,
                        size_t *len)
 {
-    size_t n = s_generate(s, di, s_wall_ms(), (now - s->start_ns) / S_MS);
+    size_t n = s_generate(s, di, aw_wall_ms(), (now - s->start_ns) / S_MS);
     if (s->o->omit_time > 0 && s_rand01(s) < s->o->omit_time)
         for (size_t i = 0; i < n; i++)
             s->scratch[i].time_ms = AW_SIM_NO_TIME;
@@ -420,7 +414,7 @@ static int64_t s_next_due(const aw_sim_sensors_t *s, const s_device *d, int64_t 
     int64_t next = d->due_ns + d->period_ns;
     if (next < now - S_LAG_NS)
         next = now;
-    int64_t ahead_ms = d->gen.last_ms + 1 - s_wall_ms();
+    int64_t ahead_ms = d->gen.last_ms + 1 - aw_wall_ms();
     if (d->gen.cursor == 0 && ahead_ms > 0 && next < now + ahead_ms * S_MS)
         next = now + ahead_ms * S_MS; /* keep sample times unique per millisecond */
     return next;

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "alert.h"
+#include "clock.h"
 #include "config.h"
 #include "fleet.h"
 #include "log.h"
@@ -354,13 +355,6 @@ static void s_record(aw_sim_sirens_t *p, const aw_sim_alert *a, const aw_sim_rec
     free(text);
 }
 
-static int64_t s_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void s_on_post(coap_resource_t *res, coap_session_t *cs, const coap_pdu_t *req,
                       const coap_string_t *query, coap_pdu_t *resp)
 {
@@ -376,8 +370,8 @@ static void s_on_post(coap_resource_t *res, coap_session_t *cs, const coap_pdu_t
     aw_sim_addr_str(coap_session_get_addr_remote(cs), peer, sizeof peer);
     aw_sim_code_name(c, code, sizeof code);
     int accepted = c == COAP_RESPONSE_CODE(204) || c == COAP_RESPONSE_CODE(503);
-    aw_sim_receipt r = {sn ? sn->device : "?", s_now_ms(), code,
-                        accepted ? NULL : why, peer,       sn && sn->uri.secure ? id : NULL};
+    aw_sim_receipt r = {sn ? sn->device : "?", aw_wall_ms(), code,
+                        accepted ? NULL : why, peer,         sn && sn->uri.secure ? id : NULL};
     s_count(p, c, &a);
     s_record(p, &a, &r);
     aw_sim_alert_clear(&a);
