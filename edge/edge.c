@@ -19,6 +19,7 @@
 #include "log.h"
 #include "loop.h"
 #include "psk.h"
+#include "siren.h"
 #include "registry.h"
 #include "status.h"
 #include "store.h"
@@ -29,6 +30,7 @@
 #define S_REGISTRY_KEY "current"
 #define S_MAP_INITIAL  (64u << 20)
 #define S_SHOWN_ERRORS 10
+#define S_SIREN_MS     200 /* siren deliveries: due POSTs, deadlines */
 
 struct aw_edge {
     aw_edge_config *cfg;
@@ -46,6 +48,7 @@ struct aw_edge {
     aw_hazards_t *hazards;
     aw_coap_server_t *coap;
     aw_edge_uplink_t *uplink; /* NULL without [uplink] center */
+    aw_siren_t *siren;        /* alert delivery to sirens/loudspeakers */
     aw_loop_t *loop;
     int sfd;
     uint64_t synced_mark; /* interval mode: what the last flush covered */
@@ -222,6 +225,7 @@ static void s_registry_apply(aw_edge_t *self, aw_registry_t *reg, const char *so
         aw_error("registry: alarm events of the switch not stored: %s", aw_strerror(rv));
     aw_hazards_set_registry(self->hazards, reg);
     aw_edge_uplink_set_registry_version(self->uplink, aw_registry_version(reg));
+    aw_siren_set_registry(self->siren, reg);
     aw_registry_destroy(&self->reg);
     self->reg = reg;
     self->reg_source = source;
@@ -449,6 +453,11 @@ static void s_on_prune(void *arg)
                 rep.bytes_freed);
     if (rep.gaps)
         aw_edge_uplink_notify(self->uplink);
+    size_t forgot = 0;
+    if (aw_siren_prune(self->siren, s_wall_ms(), self->cfg->retention_ms, &forgot) != AW_OK)
+        aw_error("siren: pruning old delivery records failed");
+    else if (forgot)
+        aw_info("siren: forgot %zu delivery records older than the retention", forgot);
     if (aw_store_check_readers(self->store, &cleared) == AW_OK && cleared)
         aw_warn("store: cleared %d stale reader slots", cleared);
 }
@@ -495,6 +504,27 @@ static int s_timers(aw_edge_t *self)
     return rv;
 }
 
+static void s_on_siren(void *arg)
+{
+    aw_edge_t *self = arg;
+    aw_siren_process(self->siren);
+}
+
+static void s_on_siren_tick(void *arg)
+{
+    aw_edge_t *self = arg;
+    aw_siren_tick(self->siren);
+}
+
+/* Alert delivery: the client context's fd and a timer. */
+static int s_sirens(aw_edge_t *self)
+{
+    int rv = aw_loop_add(self->loop, aw_siren_fd(self->siren), s_on_siren, self);
+    if (rv == AW_OK)
+        rv = aw_loop_timer(self->loop, S_SIREN_MS, s_on_siren_tick, self);
+    return rv;
+}
+
 static int s_coap(aw_edge_t *self)
 {
     aw_coap_opts o = {
@@ -533,6 +563,21 @@ static void s_uplink_alerts(void *arg)
 {
     aw_edge_t *self = arg;
     aw_coap_server_alerts_changed(self->coap);
+    aw_siren_changed(self->siren);
+}
+
+static int s_uplink_alert_stored(void *arg, aw_txn_t *txn, const Anwang__Alert *a,
+                                 const char *cap_json, int64_t now_ms)
+{
+    aw_edge_t *self = arg;
+    return aw_siren_enqueue_alert(self->siren, txn, a, cap_json, now_ms);
+}
+
+static int s_uplink_alert_cancelled(void *arg, aw_txn_t *txn, const char *id, const char *by,
+                                    int64_t now_ms)
+{
+    aw_edge_t *self = arg;
+    return aw_siren_enqueue_cancel(self->siren, txn, id, by, now_ms);
 }
 
 /* The uplink, when [uplink] center is set; standalone otherwise. */
@@ -552,7 +597,11 @@ static int s_uplink(aw_edge_t *self)
         .registry_key = S_REGISTRY_KEY,
         .t_alerts = self->t_alerts,
         .registry_version = self->reg ? aw_registry_version(self->reg) : 0,
-        .h = {.arg = self, .registry = s_uplink_registry, .alerts_changed = s_uplink_alerts},
+        .h = {.arg = self,
+              .registry = s_uplink_registry,
+              .alerts_changed = s_uplink_alerts,
+              .alert_stored = s_uplink_alert_stored,
+              .alert_cancelled = s_uplink_alert_cancelled},
     };
     int rv = aw_edge_uplink_new(&o, &self->uplink);
     if (rv == AW_OK)
@@ -578,9 +627,16 @@ static int s_parts(aw_edge_t *self)
                           .origin = self->cfg->id,
                           .committed = s_committed,
                           .committed_arg = self};
+    aw_siren_opts so = {.store = self->store,
+                        .hlc = &self->hlc,
+                        .edge_id = self->cfg->id,
+                        .committed = s_committed,
+                        .committed_arg = self};
     int rv = aw_ingest_new(&io, &self->ingest);
     if (rv == AW_OK)
         rv = aw_hazards_new(&ho, &self->hazards);
+    if (rv == AW_OK)
+        rv = aw_siren_new(&so, &self->siren);
     if (rv == AW_OK && self->cfg->dtls)
         rv = s_load_psk(self->cfg, &self->psk);
     if (rv == AW_OK)
@@ -601,6 +657,8 @@ static int s_setup(aw_edge_t *self)
         rv = s_timers(self);
     if (rv == AW_OK)
         rv = s_coap(self);
+    if (rv == AW_OK)
+        rv = s_sirens(self);
     if (rv == AW_OK)
         rv = s_uplink(self);
     return rv;
@@ -651,6 +709,7 @@ void aw_edge_destroy(aw_edge_t **self_p)
     aw_edge_t *self = *self_p;
     aw_coap_server_destroy(&self->coap);
     aw_edge_uplink_destroy(&self->uplink);
+    aw_siren_destroy(&self->siren);
     aw_ingest_destroy(&self->ingest);
     aw_hazards_destroy(&self->hazards);
     if (self->store && self->cfg && self->cfg->durability.interval)

@@ -420,6 +420,26 @@ static int s_alert_store(aw_edge_uplink_t *self, aw_txn_t *txn, const Anwang__Al
     return rv;
 }
 
+/* Hands a deliverable alert (stored as active or cancel) to the alert_stored hook. */
+static int s_alert_deliver(aw_edge_uplink_t *self, aw_txn_t *txn, const Anwang__Alert *a,
+                           int64_t now_ms)
+{
+    json_t *e = s_alert_get(self, txn, a->identifier);
+    const char *state = e ? json_string_value(json_object_get(e, "state")) : NULL;
+    bool live = state && (strcmp(state, "active") == 0 || strcmp(state, "cancel") == 0);
+    json_decref(e);
+    if (!live)
+        return AW_OK;
+    json_t *cap = s_alert_cap(a);
+    char *text = cap ? json_dumps(cap, JSON_COMPACT) : NULL;
+    json_decref(cap);
+    if (!text)
+        return AW_ENOMEM;
+    int rv = self->o.h.alert_stored(self->o.h.arg, txn, a, text, now_ms);
+    free(text);
+    return rv;
+}
+
 static bool s_key_ok(const char *id)
 {
     return *id && strlen(id) <= 511;
@@ -441,6 +461,8 @@ static int s_apply_alert(aw_edge_uplink_t *self, const Anwang__Down *down)
     rv = s_alert_store(self, txn, a, now_ms);
     if (rv == AW_OK)
         rv = s_receipt(self, txn, a->identifier, now_ms);
+    if (rv == AW_OK && self->o.h.alert_stored)
+        rv = s_alert_deliver(self, txn, a, now_ms);
     if ((rv = s_commit_applied(self, &txn, rv)) != AW_OK)
         return rv;
     aw_info("uplink: down %" PRIu64 ": alert %s (%s, %s) received: %s", down->seq, a->identifier,
@@ -460,11 +482,14 @@ static int s_apply_cancel(aw_edge_uplink_t *self, const Anwang__Down *down)
     if (rv != AW_OK)
         return rv;
     rv = s_alert_mark(self, txn, c->identifier, "cancelled", c->time_ms, c->by);
+    if (rv == AW_OK && self->o.h.alert_cancelled)
+        rv = self->o.h.alert_cancelled(self->o.h.arg, txn, c->identifier, c->by, s_wall_ms());
     if ((rv = s_commit_applied(self, &txn, rv)) != AW_OK)
         return rv;
     aw_info("uplink: down %" PRIu64 ": alert %s cancelled by %s", down->seq, c->identifier,
             c->by ? c->by : "-");
     self->o.h.alerts_changed(self->o.h.arg);
+    aw_edge_uplink_notify(self); /* receipts of stopped deliveries */
     return AW_OK;
 }
 

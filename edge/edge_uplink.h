@@ -32,6 +32,10 @@
  * |                | of /alerts are told after the commit                       |
  * | alert cancel   | the alert marked cancelled in `alerts`                    |
  *
+ * With the optional hooks alert_stored / alert_cancelled, the siren
+ * deliveries of an alert (or the stop and cancel of them) are queued in the
+ * same transaction (siren.h), so a Down acked is a Down delivered.
+ *
  * A registry from the center replaces the stored one and is in service at
  * once ("source": "center" in /status). An edge started with --registry
  * FILE still puts that file in service at the next start or SIGHUP (the
@@ -77,6 +81,16 @@ typedef struct aw_edge_uplink_hooks {
     void (*registry)(void *arg, aw_registry_t *reg);
     /** The stored alerts changed (tell the /alerts observers). */
     void (*alerts_changed)(void *arg);
+    /**
+     * Optional: inside the transaction that stores alert @p a (not one a
+     * cancel came before): queue its deliveries (siren.h). @p cap_json is the
+     * alert as CAP-named JSON. An error aborts the transaction.
+     */
+    int (*alert_stored)(void *arg, aw_txn_t *txn, const Anwang__Alert *a, const char *cap_json,
+                        int64_t now_ms);
+    /** Optional: inside the transaction that marks alert @p id cancelled (an AlertCancel Down). */
+    int (*alert_cancelled)(void *arg, aw_txn_t *txn, const char *id, const char *by,
+                           int64_t now_ms);
 } aw_edge_uplink_hooks;
 
 /** All borrowed; they must outlive the uplink. */
