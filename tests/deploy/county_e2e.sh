@@ -19,6 +19,8 @@
 #  - a hazard reported and assigned over the API with a deadline a few
 #    seconds away becomes overdue in the picture, gets exactly one automatic
 #    notify, and reaches its zone's edge;
+#  - a drill issued over the API reaches every siren of gongyeyuan (the
+#    delivery report and the sirens' own log agree; none sounds as Actual);
 #  - a bad registry is refused with JSON paths and changes nothing.
 # Addresses and ports are this run's own (derived from the PID), so
 # `ctest -j` and a real demo county can run beside it.
@@ -129,7 +131,7 @@ acked=$work/acked-gongyeyuan.txt
 "$bin/anwang-devsim" -r "$reg" -z yueyang/gongyeyuan --interval 2s --psk-file "$ANWANG_PSK_FILE" \
   -e "yueyang/gongyeyuan=coap://$AW_QS_EDGE_NET.3:$AW_QS_COAP_PORT" \
   --dtls "yueyang/gongyeyuan=coaps://$AW_QS_EDGE_NET.3:$AW_QS_DTLS_PORT" \
-  --acked-log "$acked" >"$work/devsim-steady.log" 2>&1 &
+  --acked-log "$acked" --sirens --siren-log "$work/sirens.jsonl" >"$work/devsim-steady.log" 2>&1 &
 sims+=($!)
 "$bin/anwang-devsim" -r "$reg" -z yueyang/matang --interval 2s --psk-file "$ANWANG_PSK_FILE" \
   -e "yueyang/matang=coap://$AW_QS_EDGE_NET.2:$AW_QS_COAP_PORT" \
@@ -249,6 +251,28 @@ if hid=$(api POST /api/v1/hazards "$ANWANG_TOKEN_OPERATOR" "$work/report.json" |
   until_ok "still exactly one automatic notify after more ticks" 5 overdue
 else
   bad "hazard reported over the API"
+fi
+
+# ------------------------------------------------------------ drill
+printf '{"status": "Exercise", "event": "危化品泄漏演练 e2e", "area": ["yueyang/gongyeyuan"], "urgency": "Immediate", "severity": "Severe", "certainty": "Observed", "headline": "演练 drill"}\n' >"$work/drill.json"
+if did=$(api POST /api/v1/alerts "$ANWANG_TOKEN_OPERATOR" "$work/drill.json" | jq -re '.id'); then
+  ok "drill $did issued over the API (201)"
+  reached_all() {
+    api GET "/api/v1/alerts/$did" | jq -e '.report.devices.targeted > 0 and
+      .report.devices.reached == .report.devices.targeted and .report.edges.reached == 1'
+  }
+  until_ok "the drill reached every siren of gongyeyuan (delivery report)" 90 reached_all
+  targeted=$(api GET "/api/v1/alerts/$did" | jq '.report.devices.targeted')
+  heard=$(jq -r --arg id "$did" 'select(.identifier == $id) | .device' "$work/sirens.jsonl" 2>/dev/null | sort -u | wc -l)
+  as_actual=$(jq -r --arg id "$did" 'select(.identifier == $id and .status != "Exercise") | .device' \
+    "$work/sirens.jsonl" 2>/dev/null | wc -l)
+  if [ "$heard" -eq "$targeted" ] && [ "$as_actual" -eq 0 ]; then
+    ok "the sirens logged it ($heard of $targeted), each as a drill, none as Actual"
+  else
+    bad "the sirens logged it ($heard of $targeted; $as_actual not as Exercise)"
+  fi
+else
+  bad "drill issued over the API"
 fi
 
 # ------------------------------------------------------------ bad registry
