@@ -316,6 +316,8 @@ static void s_status_info(aw_edge_t *self, aw_status_info *i)
     i->devices_registered = n;
     aw_ingest_get_stats(self->ingest, &i->ingest);
     aw_coap_server_get_stats(self->coap, &i->coap);
+    if (self->siren)
+        aw_siren_get_stats(self->siren, &i->sirens);
     s_status_uplink(self, i);
 }
 
@@ -631,7 +633,12 @@ static int s_parts(aw_edge_t *self)
                         .hlc = &self->hlc,
                         .edge_id = self->cfg->id,
                         .committed = s_committed,
-                        .committed_arg = self};
+                        .committed_arg = self,
+                        .max_in_flight = (unsigned)self->cfg->siren_in_flight,
+                        .max_attempts = (unsigned)self->cfg->siren_max_attempts,
+                        .first_backoff_ms = self->cfg->siren_backoff_ms,
+                        .max_backoff_ms = self->cfg->siren_backoff_max_ms,
+                        .max_time_ms = self->cfg->siren_max_time_ms};
     int rv = aw_ingest_new(&io, &self->ingest);
     if (rv == AW_OK)
         rv = aw_hazards_new(&ho, &self->hazards);

@@ -161,6 +161,16 @@ static const aw_cfg_key s_keys[] = {
      "batches in flight, both lanes (one slot is kept for urgent batches)"},
     {"uplink", "batch_records", AW_CFG_INT, F(batch_records), "5000", 1, 10000, NULL,
      "records per batch"},
+    {"sirens", "max_attempts", AW_CFG_INT, F(siren_max_attempts), "5", 1, 100, NULL,
+     "POSTs of an alert to a siren before its delivery fails (a 4.xx fails at once)"},
+    {"sirens", "backoff", AW_CFG_DURATION, F(siren_backoff_ms), "1s", 10, 600000, NULL,
+     "wait before the second attempt; doubles per attempt up to backoff_max"},
+    {"sirens", "backoff_max", AW_CFG_DURATION, F(siren_backoff_max_ms), "30s", 10, 3600000, NULL,
+     "longest wait between attempts"},
+    {"sirens", "max_time", AW_CFG_DURATION, F(siren_max_time_ms), "10m", 1000, 86400000, NULL,
+     "a delivery fails this long after it was queued (or at the alert's expiry, if sooner)"},
+    {"sirens", "in_flight", AW_CFG_INT, F(siren_in_flight), "16", 1, 1024, NULL,
+     "POSTs to sirens outstanding at once"},
     {"log", "level", AW_CFG_ENUM, F(log_level), "info", 0, 0, aw_log_level_names,
      "error, warn, info or debug (SIGHUP reloads it)"},
 };
@@ -257,6 +267,13 @@ static int s_check_uplink(const aw_edge_config *c, const char *path, char *why, 
     return AW_OK;
 }
 
+static int s_check_sirens(const aw_edge_config *c, const char *path, char *why, size_t len)
+{
+    if (c->siren_backoff_max_ms < c->siren_backoff_ms)
+        return s_fail(why, len, path, "[sirens] backoff_max: must be at least backoff");
+    return AW_OK;
+}
+
 static int s_check(const aw_edge_config *c, const char *path, char *why, size_t len)
 {
     if (!*c->data_dir)
@@ -266,7 +283,9 @@ static int s_check(const aw_edge_config *c, const char *path, char *why, size_t 
                       "[store] max_bytes: must be at most 3/4 of map_size (room for tables "
                       "and copy-on-write pages)");
     int rv = s_check_coap(c, path, why, len);
-    return rv != AW_OK ? rv : s_check_uplink(c, path, why, len);
+    if (rv == AW_OK)
+        rv = s_check_uplink(c, path, why, len);
+    return rv != AW_OK ? rv : s_check_sirens(c, path, why, len);
 }
 
 int aw_edge_config_load(const char *path, aw_edge_config *cfg, char *why, size_t why_len)

@@ -81,6 +81,12 @@ typedef struct aw_edge_config {
     int64_t dead_after_ms; /**< link down after this long without receiving */
     int64_t window;        /**< batches in flight, both lanes */
     int64_t batch_records; /**< records per batch */
+    /* [sirens] (siren.h) */
+    int64_t siren_max_attempts;   /**< POSTs per delivery before it fails */
+    int64_t siren_backoff_ms;     /**< first wait between attempts; doubles */
+    int64_t siren_backoff_max_ms; /**< longest wait between attempts */
+    int64_t siren_max_time_ms;    /**< a delivery fails this long after it was queued */
+    int64_t siren_in_flight;      /**< POSTs outstanding at once */
     /* [log] */
     int log_level; /**< aw_log_level */
 } aw_edge_config;

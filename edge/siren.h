@@ -63,7 +63,7 @@ typedef struct aw_siren_opts {
     int64_t first_backoff_ms;   /**< 0 = 1000; doubles per attempt */
     int64_t max_backoff_ms;     /**< 0 = 30000 */
     int64_t max_time_ms;        /**< 0 = 10 min since queued */
-    int64_t attempt_timeout_ms; /**< 0 = 10000: no answer to one POST */
+    int64_t attempt_timeout_ms; /**< 0 = 15000: no answer to one POST */
 } aw_siren_opts;
 
 typedef struct aw_siren aw_siren_t;

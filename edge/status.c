@@ -96,6 +96,13 @@ static json_t *s_counters(const aw_status_info *i, json_t **coap)
                      s_time(s->last_store_ms));
 }
 
+static json_t *s_sirens(const aw_siren_stats *s)
+{
+    return json_pack("{s:I, s:I, s:I, s:I, s:I}", "queued", (json_int_t)s->queued, "in_flight",
+                     (json_int_t)s->in_flight, "delivered", (json_int_t)s->delivered, "failed",
+                     (json_int_t)s->failed, "attempts", (json_int_t)s->attempts);
+}
+
 static json_t *s_uplink(const aw_status_info *i)
 {
     return json_pack("{s:s, s:s?, s:o, s:I, s:I, s:I, s:b, s:I, s:I}", "state", i->uplink_state,
@@ -115,14 +122,14 @@ int aw_status_json(const aw_status_info *i, char **json)
     json_t *ingest = s_counters(i, &coap);
     json_t *root = json_pack(
         "{s:s, s:s, s:s, s:s, s:I, s:o, s:{s:I, s:I}, s:{s:o, s:o}, s:o, s:o, s:o, s:o, s:o, "
-        "s:o, s:o}",
+        "s:o, s:o, s:o}",
         "edge", i->edge_id, "zone", i->zone, "version", AW_VERSION, "epoch", epoch, "uptime_s",
         (json_int_t)((i->now_ms - i->started_ms) / 1000), "uplink", s_uplink(i), "backlog",
         "urgent", (json_int_t)s_backlog(i, AW_LANE_URGENT), "bulk",
         (json_int_t)s_backlog(i, AW_LANE_BULK), "lanes", "urgent",
         s_lane(&i->lanes[AW_LANE_URGENT]), "bulk", s_lane(&i->lanes[AW_LANE_BULK]), "storage",
         s_storage(i), "registry", s_registry(i), "devices", devices, "alarms", alarms, "ingest",
-        ingest, "coap", coap, "clock", s_clock(i));
+        ingest, "coap", coap, "sirens", s_sirens(&i->sirens), "clock", s_clock(i));
     *json = root ? json_dumps(root, JSON_COMPACT) : NULL;
     json_decref(root);
     return *json ? AW_OK : AW_ENOMEM;

@@ -16,6 +16,7 @@
  *      "alarms": {"active", "blue", "yellow", "orange", "red"},
  *      "ingest": {"packs", "readings", "rejected", "failed", "commits", "last_reading"},
  *      "coap": {"requests", "deferred", "sessions"},
+ *      "sirens": {"queued", "in_flight", "delivered", "failed", "attempts"},
  *      "clock": {"now", "build_date", "before_build_date": false, "skew_ms": null,
  *                "skew_flag": false}}
  *
@@ -26,7 +27,10 @@
  * stored (the edge's store was rolled back: look at it). Times are RFC 3339 UTC. `skew_ms` is null
  * until the uplink has exchanged clocks with the center; `skew_flag` is true
  * when the clock reads before the build date or is more than 5 min off the
- * center (SPEC §5).
+ * center (SPEC §5). `sirens` counts alert deliveries to sirens (siren.h)
+ * since the daemon started: queued = not ended yet (in flight included),
+ * in_flight = POSTs awaiting an answer, delivered / failed = final receipts
+ * written, attempts = POSTs sent.
  */
 #ifndef AW_STATUS_H
 #define AW_STATUS_H
@@ -37,6 +41,7 @@
 #include "aw_err.h"
 #include "coap_server.h"
 #include "ingest.h"
+#include "siren.h"
 #include "store.h"
 
 /** Largest clock offset from the center that is not flagged (SPEC §5). */
@@ -72,6 +77,7 @@ typedef struct aw_status_info {
     uint64_t devices_registered;
     aw_ingest_stats ingest;
     aw_coap_stats coap;
+    aw_siren_stats sirens;
 } aw_status_info;
 
 /**

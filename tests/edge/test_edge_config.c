@@ -150,9 +150,18 @@ Test(edge_config, help_lists_every_section)
     FILE *f = open_memstream(&buf, &len);
     aw_edge_config_help(f);
     fclose(f);
-    const char *want[] = {
-        "[edge]",   "[store]",     "[coap]",     "[uplink]",  "[log]", "durability = fsync",
-        "psk_file", "max_payload", "center_key", "(required)"};
+    const char *want[] = {"[edge]",
+                          "[store]",
+                          "[coap]",
+                          "[uplink]",
+                          "[sirens]",
+                          "[log]",
+                          "durability = fsync",
+                          "psk_file",
+                          "max_payload",
+                          "center_key",
+                          "backoff_max",
+                          "(required)"};
     for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
         cr_assert(strstr(buf, want[i]), "help lacks %s", want[i]);
     /* the example is a valid config file as it stands */
@@ -294,4 +303,43 @@ Test(edge_config, uplink_keys_and_center_key_from_a_certificate)
     s_expect_error(MINIMAL "[uplink]\nwindow = 1\n", "[uplink] window", NULL);
     s_expect_error(MINIMAL "[uplink]\ncenter_key = /nonexistent/center.cert\n",
                    "[uplink] center_key", NULL);
+}
+
+/* [sirens]: the retry settings of alert delivery to sirens (siren.h). */
+Test(edge_config, sirens_keys)
+{
+    aw_edge_config cfg;
+    char why[512] = "";
+    const char *text = MINIMAL "[sirens]\nmax_attempts = 3\nbackoff = 500ms\nbackoff_max = 4s\n"
+                               "max_time = 2m\nin_flight = 4\n";
+    cr_assert_eq(aw_edge_config_load(s_write(text, 0644), &cfg, why, sizeof why), AW_OK, "%s", why);
+    cr_assert_eq(cfg.siren_max_attempts, 3);
+    cr_assert_eq(cfg.siren_backoff_ms, 500);
+    cr_assert_eq(cfg.siren_backoff_max_ms, 4000);
+    cr_assert_eq(cfg.siren_max_time_ms, 120000);
+    cr_assert_eq(cfg.siren_in_flight, 4);
+    aw_edge_config_free(&cfg);
+
+    /* the defaults are siren.h's */
+    cr_assert_eq(aw_edge_config_load(s_write(MINIMAL, 0644), &cfg, why, sizeof why), AW_OK);
+    cr_assert_eq(cfg.siren_max_attempts, 5);
+    cr_assert_eq(cfg.siren_backoff_ms, 1000);
+    cr_assert_eq(cfg.siren_backoff_max_ms, 30000);
+    cr_assert_eq(cfg.siren_max_time_ms, 600000);
+    cr_assert_eq(cfg.siren_in_flight, 16);
+    aw_edge_config_free(&cfg);
+
+    s_expect_error(MINIMAL "[sirens]\nmax_attempts = 0\n", ":5:", "[sirens] max_attempts",
+                   "out of range", NULL);
+    s_expect_error(MINIMAL "[sirens]\nin_flight = 2000\n", ":5:", "[sirens] in_flight",
+                   "out of range", NULL);
+    s_expect_error(MINIMAL "[sirens]\nbackoff = 1ms\n", ":5:", "[sirens] backoff", "out of range",
+                   NULL);
+    s_expect_error(MINIMAL "[sirens]\n\nmax_time = 2d\n", ":6:", "[sirens] max_time",
+                   "out of range", NULL);
+    s_expect_error(MINIMAL "[sirens]\nbackoff = soon\n", ":5:", "[sirens] backoff", NULL);
+    s_expect_error(MINIMAL "[sirens]\nretries = 3\n", ":5:", "[sirens] retries", "unknown key",
+                   NULL);
+    s_expect_error(MINIMAL "[sirens]\nbackoff = 10s\nbackoff_max = 5s\n", "[sirens] backoff_max",
+                   NULL);
 }

@@ -50,7 +50,7 @@
 #define P_SIREN    17963 /* .. +3 */
 #define READY_MS   30000
 #define WAIT_MS    90000
-#define ATTEMPTS   5 /* siren.h's default max_attempts */
+#define ATTEMPTS   4 /* [sirens] max_attempts in the edge's config (default 5) */
 
 static tc_center s_c;
 static th_edge s_e;
@@ -273,6 +273,42 @@ static bool s_edge_has_registry(void)
     return ok;
 }
 
+/* The edge's /status "sirens" counters, in the order of s_siren_keys. */
+static const char *const s_siren_keys[5] = {"queued", "in_flight", "delivered", "failed",
+                                            "attempts"};
+
+static bool s_sirens_read(long long got[5])
+{
+    json_t *st = th_status(&s_e);
+    json_t *s = st ? json_object_get(st, "sirens") : NULL;
+    bool ok = json_is_object(s);
+    for (int i = 0; ok && i < 5; i++) {
+        json_t *v = json_object_get(s, s_siren_keys[i]);
+        ok = json_is_integer(v);
+        got[i] = ok ? json_integer_value(v) : -1;
+    }
+    json_decref(st);
+    return ok;
+}
+
+/* Waits until /status shows @p delivered and @p failed deliveries, @p attempts
+ * POSTs, none queued or in flight. */
+static void s_sirens_status(long long delivered, long long failed, long long attempts)
+{
+    long long want[5] = {0, 0, delivered, failed, attempts}, got[5] = {0};
+    int64_t end = s_ms() + WAIT_MS;
+    bool same = false;
+    do {
+        cr_assert(s_sirens_read(got), "/status has sirens with 5 counters; see %s", s_e.log);
+        same = memcmp(got, want, sizeof got) == 0;
+        if (!same)
+            s_nap(100);
+    } while (!same && s_ms() < end);
+    for (int i = 0; i < 5; i++)
+        cr_assert_eq(got[i], want[i], "/status sirens.%s: %lld, want %lld", s_siren_keys[i], got[i],
+                     want[i]);
+}
+
 /* Issues an alert over the API; returns its id (caller frees). */
 static char *s_issue(const char *status, const char *event)
 {
@@ -444,8 +480,8 @@ static void s_county(void)
     char extra[768];
     snprintf(extra, sizeof extra,
              "[uplink]\ncenter = %s\ncert = %s_secret\ncenter_key = %s\nheartbeat = 1s\n"
-             "dead_after = 3s\n",
-             s_c.endpoint, cert.path, s_c.server_key);
+             "dead_after = 3s\n[sirens]\nmax_attempts = %d\nbackoff = 2s\nbackoff_max = 8s\n",
+             s_c.endpoint, cert.path, s_c.server_key, ATTEMPTS);
     th_edge_write_conf(&s_e, "fsync", false, true, extra);
 }
 
@@ -488,6 +524,7 @@ Test(siren, drill_reaches_good_sirens_once_failing_one_is_retried_then_failed_ca
     cr_assert_eq(c.ok, 0);
     s_seen d = s_log_count(log1, "siren-d", id);
     cr_assert_eq(d.ok + d.failed, 0, "siren-d is outside the area");
+    s_sirens_status(2, 1, ATTEMPTS + 2);
 
     /* 2. the cancel reaches the sirens that got the alert, still a drill */
     char path[256];
