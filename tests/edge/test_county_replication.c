@@ -175,15 +175,6 @@ static void s_start_center(void)
     cr_assert(tc_log_wait_from(&s_c, mark, "serving on", READY_MS), "see %s", s_c.log);
 }
 
-static long long s_status_int(int i, const char *a, const char *b)
-{
-    json_t *st = th_status(&s_e[i]);
-    json_t *v = st ? json_object_get(json_object_get(st, a), b) : NULL;
-    long long n = json_is_integer(v) ? json_integer_value(v) : -1;
-    json_decref(st);
-    return n;
-}
-
 static bool s_up(int i)
 {
     json_t *st = th_status(&s_e[i]);
@@ -194,20 +185,30 @@ static bool s_up(int i)
     return up;
 }
 
+/* Uplink up and backlog 0 in both lanes, from ONE /status answer (three
+ * separate GETs could mix moments, and any one may time out on a busy box). */
 static bool s_caught_up(int i)
 {
-    return s_up(i) && s_status_int(i, "backlog", "urgent") == 0 &&
-           s_status_int(i, "backlog", "bulk") == 0;
+    json_t *st = th_status(&s_e[i]);
+    json_t *up = st ? json_object_get(st, "uplink") : NULL;
+    json_t *bl = st ? json_object_get(st, "backlog") : NULL;
+    const char *state = json_string_value(json_object_get(up, "state"));
+    json_t *u = json_object_get(bl, "urgent"), *b = json_object_get(bl, "bulk");
+    bool ok = state && strcmp(state, "up") == 0 && json_is_integer(u) && json_is_integer(b) &&
+              json_integer_value(u) == 0 && json_integer_value(b) == 0;
+    json_decref(st);
+    return ok;
 }
 
 static void s_wait_all_caught_up(void)
 {
     int64_t deadline = s_ms() + CATCHUP_MS;
     for (int i = 0; i < NEDGES; i++) {
-        while (!s_caught_up(i) && s_ms() < deadline)
+        bool ok = false;
+        while (!(ok = s_caught_up(i)) && s_ms() < deadline)
             s_nap(50);
-        cr_assert(s_caught_up(i), "edge %s caught up (backlog 0); see %s and %s", s_ids[i],
-                  s_e[i].log, s_c.log);
+        cr_assert(ok, "edge %s caught up (backlog 0); see %s and %s", s_ids[i], s_e[i].log,
+                  s_c.log);
     }
 }
 
@@ -238,9 +239,10 @@ static void s_county_up(void)
     }
     int64_t deadline = s_ms() + 20000;
     for (int i = 0; i < NEDGES; i++) {
-        while (!s_up(i) && s_ms() < deadline)
+        bool up = false;
+        while (!(up = s_up(i)) && s_ms() < deadline)
             s_nap(50);
-        cr_assert(s_up(i), "uplink of %s up; see %s and %s", s_ids[i], s_e[i].log, s_c.log);
+        cr_assert(up, "uplink of %s up; see %s and %s", s_ids[i], s_e[i].log, s_c.log);
     }
 }
 
