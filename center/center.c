@@ -8,7 +8,7 @@
 #include <signal.h>
 #include <stdbool.h>
 #include <string.h>
-#include <sys/signalfd.h>
+
 #include <sys/stat.h>
 #include <systemd/sd-daemon.h>
 #include <time.h>
@@ -20,6 +20,7 @@
 #include "audit.h"
 #include "clock.h"
 #include "czmq_log.h"
+#include "daemon.h"
 #include "db.h"
 #include "hazard_svc.h"
 #include "hlc.h"
@@ -69,24 +70,6 @@ struct aw_center {
 
 /* ------------------------------------------------------------ signals */
 
-/* Blocked in this thread before any other exists, so every thread inherits
- * the mask and the signals arrive only through the signalfd. */
-static int s_signals(aw_center_t *self)
-{
-    sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, SIGTERM);
-    sigaddset(&set, SIGINT);
-    sigaddset(&set, SIGHUP);
-    signal(SIGPIPE, SIG_IGN);
-    if (sigprocmask(SIG_BLOCK, &set, NULL) < 0 ||
-        (self->sfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC)) < 0) {
-        aw_error("signals: %s", strerror(errno));
-        return AW_EIO;
-    }
-    return AW_OK;
-}
-
 /* SIGHUP: the API's tokens file again; a bad file keeps the old set. */
 static void s_reload_tokens(aw_center_t *self)
 {
@@ -122,15 +105,11 @@ static void s_reload(aw_center_t *self)
 
 static void s_on_signal(aw_center_t *self)
 {
-    struct signalfd_siginfo si;
-    while (read(self->sfd, &si, sizeof si) == (ssize_t)sizeof si) {
-        if (si.ssi_signo == SIGHUP) {
-            aw_info("SIGHUP: reloading");
+    for (aw_daemon_sig sig; (sig = aw_daemon_signal_next(self->sfd)) != AW_DAEMON_SIG_NONE;) {
+        if (sig == AW_DAEMON_SIG_RELOAD)
             s_reload(self);
-        } else {
-            aw_info("%s: shutting down", si.ssi_signo == SIGTERM ? "SIGTERM" : "SIGINT");
+        else
             self->stop = true;
-        }
     }
 }
 
@@ -279,8 +258,7 @@ static int s_allow_dir_ok(const aw_center_config *c)
 
 static int s_setup(aw_center_t *self)
 {
-    uint64_t wd_usec = 0;
-    int rv = s_signals(self);
+    int rv = aw_daemon_signals(&self->sfd);
     if (rv == AW_OK)
         rv = aw_czmq_log_new(&self->czmq_log);
     if (rv == AW_OK)
@@ -295,10 +273,8 @@ static int s_setup(aw_center_t *self)
         rv = s_open_router(self);
     if (rv == AW_OK)
         rv = s_open_http(self);
-    if (rv == AW_OK && sd_watchdog_enabled(0, &wd_usec) > 0) {
-        self->watchdog_ms = (int64_t)(wd_usec / 2000) > 0 ? (int64_t)(wd_usec / 2000) : 1;
-        aw_info("systemd watchdog: every %" PRId64 " ms", self->watchdog_ms);
-    }
+    if (rv == AW_OK)
+        self->watchdog_ms = aw_daemon_watchdog_ms();
     return rv;
 }
 

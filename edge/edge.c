@@ -7,12 +7,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/signalfd.h>
+
 #include <systemd/sd-daemon.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "coap_server.h"
+#include "daemon.h"
 #include "edge_uplink.h"
 #include "hazards.h"
 #include "ingest.h"
@@ -388,15 +389,11 @@ static void s_reload(aw_edge_t *self)
 static void s_on_signal(void *arg)
 {
     aw_edge_t *self = arg;
-    struct signalfd_siginfo si;
-    while (read(self->sfd, &si, sizeof si) == (ssize_t)sizeof si) {
-        if (si.ssi_signo == SIGHUP) {
-            aw_info("SIGHUP: reloading");
+    for (aw_daemon_sig sig; (sig = aw_daemon_signal_next(self->sfd)) != AW_DAEMON_SIG_NONE;) {
+        if (sig == AW_DAEMON_SIG_RELOAD)
             s_reload(self);
-        } else {
-            aw_info("%s: shutting down", si.ssi_signo == SIGTERM ? "SIGTERM" : "SIGINT");
+        else
             aw_loop_stop(self->loop);
-        }
     }
 }
 
@@ -474,23 +471,12 @@ static void s_on_watchdog(void *arg)
 
 static int s_signals(aw_edge_t *self)
 {
-    sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, SIGTERM);
-    sigaddset(&set, SIGINT);
-    sigaddset(&set, SIGHUP);
-    signal(SIGPIPE, SIG_IGN);
-    if (sigprocmask(SIG_BLOCK, &set, NULL) < 0 ||
-        (self->sfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC)) < 0) {
-        aw_error("signals: %s", strerror(errno));
-        return AW_EIO;
-    }
-    return aw_loop_add(self->loop, self->sfd, s_on_signal, self);
+    int rv = aw_daemon_signals(&self->sfd);
+    return rv == AW_OK ? aw_loop_add(self->loop, self->sfd, s_on_signal, self) : rv;
 }
 
 static int s_timers(aw_edge_t *self)
 {
-    uint64_t wd_usec = 0;
     int rv = aw_loop_timer(self->loop, S_TICK_MS, s_on_tick, self);
     if (rv == AW_OK)
         rv = aw_loop_timer(self->loop, S_PRUNE_MS, s_on_prune, self);
@@ -498,11 +484,9 @@ static int s_timers(aw_edge_t *self)
         rv = aw_loop_timer(self->loop, S_TRIM_MS, s_on_trim, self);
     if (rv == AW_OK && self->cfg->durability.interval)
         rv = aw_loop_timer(self->loop, self->cfg->durability.interval_ms, s_on_sync, self);
-    if (rv == AW_OK && sd_watchdog_enabled(0, &wd_usec) > 0) {
-        int64_t period = (int64_t)(wd_usec / 2000);
-        rv = aw_loop_timer(self->loop, period > 0 ? period : 1, s_on_watchdog, self);
-        aw_info("systemd watchdog: every %" PRId64 " ms", period);
-    }
+    int64_t period = rv == AW_OK ? aw_daemon_watchdog_ms() : 0;
+    if (period > 0)
+        rv = aw_loop_timer(self->loop, period, s_on_watchdog, self);
     return rv;
 }
 
